@@ -1,0 +1,32 @@
+"""Liveness and readiness for load balancers (SPEC §5)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify
+
+from plugin.db import ping
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    from plugin.app import hub
+
+    try:
+        ping(hub().engine)
+    except Exception:
+        return jsonify(
+            status="unavailable",
+            error={"code": "database_unavailable", "message": "the database does not answer"},
+        ), 503
+    return jsonify(status="ok")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

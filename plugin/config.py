@@ -1,0 +1,30 @@
+"""Settings, read once from the environment into one typed object (SPEC §7)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///statushub.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_signing_secret: str | None = None
+    public_url: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    behind_proxy: bool = False
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            database_url=env.get("STATUSHUB_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            public_url=(env.get("STATUSHUB_PUBLIC_URL") or "").rstrip("/") or None,
+            slack_api_url=env.get("SLACK_API_URL") or "https://slack.com/api/",
+            behind_proxy=(env.get("STATUSHUB_BEHIND_PROXY", "").lower() in ("1", "true", "yes")),
+            secret_key=env.get("STATUSHUB_SECRET_KEY") or None,
+        )

@@ -1,0 +1,563 @@
+"""The status engine: the one place every channel and command goes through (SPEC §3).
+
+It locks the customers it touches, folds the new events onto their state (incrementally when they
+are newer than everything seen, by a full replay of the customer's history when one arrives late),
+and writes messages, statuses, audit entries and side effects in the caller's transaction. The webhook
+path uses prebuilt Core statements (STYLE §11).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, update
+
+from plugin.clock import aware, utcnow
+from plugin.customers import ensure_customers
+from plugin.errors import ArchivedStatus, NotAllowed, StatushubError
+from plugin.events import MessageEvent
+from plugin.fold import Classifier, CommandIn, Entry, MessageIn, State, fold, initial_state
+from plugin.schema import (
+    Customer,
+    CustomerStatus,
+    Message,
+    OutboxItem,
+    Status,
+    StatusChange,
+    StatusCommand,
+    Workspace,
+)
+from plugin.statuses import Catalog, StatusInfo
+
+C, CS, M, SC, CMD = (
+    Customer.__table__,
+    CustomerStatus.__table__,
+    Message.__table__,
+    StatusChange.__table__,
+    StatusCommand.__table__,
+)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What happened to one delivered message."""
+
+    customer_id: int
+    message_id: int | None
+    duplicate: bool
+    statuses: dict[str, str]
+    intents: tuple[str, ...] = ()
+
+
+# Prebuilt statements for the hot path.
+_INSERT_MESSAGE = insert(Message).returning(Message.id, Message.provider_id, sort_by_parameter_order=True)
+_INSERT_CHANGE = insert(StatusChange)
+_UPDATE_STATUS = (
+    update(CS)
+    .where(
+        and_(
+            CS.c.workspace_id == bindparam("w"),
+            CS.c.customer_id == bindparam("c"),
+            CS.c.track_id == bindparam("t"),
+        )
+    )
+    .values(status_id=bindparam("s"), entered_at=bindparam("e"))
+)
+_UPDATE_CUSTOMER = (
+    update(C)
+    .where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
+    .values(
+        opted_out=bindparam("opted_out"),
+        last_inbound_at=bindparam("li"),
+        last_outbound_at=bindparam("lo"),
+        waiting_since=bindparam("ws"),
+        horizon_at=bindparam("h"),
+        priority_open=bindparam("po"),
+        priority_rank=bindparam("pr"),
+    )
+)
+_UPDATE_INTENTS = (
+    update(M)
+    .where(and_(M.c.workspace_id == bindparam("w"), M.c.id == bindparam("m")))
+    .values(intents=bindparam("i"))
+)
+
+
+def record_messages(
+    conn: Connection,
+    catalog: Catalog,
+    events: Sequence[MessageEvent],
+    classify: Classifier,
+    *,
+    now: datetime | None = None,
+) -> list[Recorded]:
+    """Stores messages and moves their customers' statuses; the batch path of every channel.
+
+    A message already stored (same workspace, channel and provider id) changes nothing and is
+    answered as a duplicate. Returns one Recorded per event, in the order given.
+    """
+    now = now or utcnow()
+    ws = catalog.workspace_id
+    customer_of = ensure_customers(conn, catalog, [(e.identity, e.name) for e in events], now)
+    ids = sorted(set(customer_of.values()))
+    states = load_states(conn, catalog, ids, lock=True)
+
+    existing = _existing_messages(conn, ws, events)
+    fresh: list[MessageEvent] = []
+    seen: set[tuple[str, str]] = set()
+    for e in events:
+        key = (e.channel, e.provider_id)
+        if key not in existing and key not in seen:
+            seen.add(key)
+            fresh.append(e)
+    message_ids: dict[tuple[str, str], int] = {}
+    if fresh:
+        rows = [
+            {
+                "workspace_id": ws,
+                "customer_id": customer_of[e.identity],
+                "channel": e.channel,
+                "direction": e.direction,
+                "sender": e.sender,
+                "text": e.text,
+                "provider_id": e.provider_id,
+                "provider_at": e.provider_at,
+                "received_at": now,
+                "delivery_status": None,
+                "error_code": None,
+                "intents": [],
+                "media": list(e.media),
+            }
+            for e in fresh
+        ]
+        for (mid, pid), e in zip(conn.execute(_INSERT_MESSAGE, rows).all(), fresh, strict=True):
+            message_ids[(e.channel, pid)] = mid
+
+    by_customer: dict[int, list[MessageIn]] = defaultdict(list)
+    for e in fresh:
+        by_customer[customer_of[e.identity]].append(
+            MessageIn(
+                e.provider_at,
+                f"{e.channel}:{e.provider_id}",
+                message_ids[(e.channel, e.provider_id)],
+                e.channel,
+                e.direction,
+                e.sender,
+                e.text,
+                e.opt,
+            )
+        )
+    intents: dict[int, tuple[str, ...]] = {}
+    for customer_id, new_events in by_customer.items():
+        intents.update(_advance(conn, catalog, customer_id, states, new_events, classify, now)[0])
+
+    out = []
+    for e in events:
+        cid = customer_of[e.identity]
+        key = (e.channel, e.provider_id)
+        duplicate = key in existing or key not in message_ids
+        mid = existing.get(key) if key in existing else message_ids.get(key)
+        out.append(Recorded(cid, mid, duplicate, states[cid].keys(), intents.get(mid, ()) if mid else ()))
+    return out
+
+
+def record_message(
+    conn: Connection,
+    catalog: Catalog,
+    event: MessageEvent,
+    classify: Classifier,
+    *,
+    now: datetime | None = None,
+) -> Recorded:
+    return record_messages(conn, catalog, [event], classify, now=now)[0]
+
+
+def assign_status(
+    conn: Connection,
+    catalog: Catalog,
+    customer_id: int,
+    status: StatusInfo,
+    *,
+    actor: str,
+    note: str = "",
+    source: str = "manual",
+    kind: str = "manual",
+    classify: Classifier,
+    now: datetime | None = None,
+) -> list[Entry]:
+    """A manual change: applies up or down to any non-archived status on a manual track (SPEC §3)."""
+    track = catalog.track(status.track)
+    if not track.manual:
+        raise NotAllowed(
+            f"the {track.key} track is set by the system only; agents cannot set it", field="status"
+        )
+    if status.archived:
+        raise ArchivedStatus(
+            f"{status.badge} is archived and cannot be assigned; restore it first", field="status"
+        )
+    if track.key == "attention" and not note.strip():
+        raise StatushubError("changing attention needs a note saying why", field="note")
+    return run_commands(
+        conn,
+        catalog,
+        customer_id,
+        [(track.key, status.key, source, kind)],
+        actor=actor,
+        note=note,
+        classify=classify,
+        now=now,
+    )
+
+
+def run_commands(
+    conn: Connection,
+    catalog: Catalog,
+    customer_id: int,
+    commands: list[tuple[str, str, str, str]],
+    *,
+    actor: str,
+    note: str,
+    classify: Classifier,
+    now: datetime | None = None,
+    at: datetime | None = None,
+) -> list[Entry]:
+    """Records commands (track, status, source, kind) made at `at` (default now) and folds them in."""
+    now = now or utcnow()
+    at = at or now
+    states = load_states(conn, catalog, [customer_id], lock=True)
+    rows = [
+        {
+            "workspace_id": catalog.workspace_id,
+            "customer_id": customer_id,
+            "kind": kind,
+            "track": track,
+            "status": status,
+            "source": source,
+            "actor": actor,
+            "note": note,
+            "at": at,
+        }
+        for track, status, source, kind in commands
+    ]
+    ids = (
+        conn.execute(insert(StatusCommand).returning(StatusCommand.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+    new = [
+        CommandIn(at, cid, kind, track, status, source, actor, note)
+        for cid, (track, status, source, kind) in zip(ids, commands, strict=True)
+    ]
+    return _advance(conn, catalog, customer_id, states, new, classify, now)[1]
+
+
+def _advance(
+    conn: Connection,
+    catalog: Catalog,
+    customer_id: int,
+    states: dict[int, State],
+    new_events: list,
+    classify: Classifier,
+    now: datetime,
+) -> tuple[dict[int, tuple[str, ...]], list[Entry]]:
+    """Folds new events onto one customer: incrementally, or by replay when one is older than the horizon."""
+    current = states[customer_id]
+    oldest = min(e.sort_key for e in new_events)
+    late = current.horizon is not None and oldest <= current.horizon
+    if not late:
+        result = fold(current, new_events, catalog, classify)
+        entries = result.entries
+    else:
+        history = load_history(conn, catalog.workspace_id, customer_id)
+        result = fold(initial_state(catalog), history, catalog, classify)
+        entries = _reconcile(current, result.state, result.entries, new_events, now)
+    new_ids = {e.message_id for e in new_events if isinstance(e, MessageIn)}
+    result.intents = {mid: found for mid, found in result.intents.items() if mid in new_ids}
+    _write(conn, catalog, customer_id, current, result.state, entries, result.intents, now)
+    states[customer_id] = result.state
+    return result.intents, entries
+
+
+def _reconcile(before: State, after: State, replayed: list[Entry], late: list, now: datetime) -> list[Entry]:
+    """Audit entries for a replay: the late events' own decisions as evaluated in their place in time
+    (marked not applied when later events superseded them), then one entry per track whose status the
+    replay changed, so the log's last applied entry per track is always the current status."""
+    late_ids = {getattr(e, "message_id", None) for e in late} - {None}
+    entries: list[Entry] = []
+    for entry in replayed:
+        if entry.message_id in late_ids:
+            final = after.statuses[entry.track][0]
+            if entry.applied and final != entry.to_status:
+                entry = Entry(
+                    entry.track,
+                    entry.from_status,
+                    entry.to_status,
+                    entry.source,
+                    entry.actor,
+                    False,
+                    "superseded: later events decided this track",
+                    entry.at,
+                    entry.note,
+                    entry.message_id,
+                )
+            if not entry.applied or final == entry.to_status and before.statuses[entry.track][0] == final:
+                entries.append(entry)
+    for track, (key, _) in after.statuses.items():
+        old = before.statuses.get(track, (None, None))[0]
+        if old != key:
+            decider = next((e for e in reversed(replayed) if e.track == track and e.applied), None)
+            entries.append(
+                Entry(
+                    track,
+                    old,
+                    key,
+                    decider.source if decider else "replay",
+                    decider.actor if decider else "system",
+                    True,
+                    "re-evaluated in time order after a late event",
+                    decider.at if decider else now,
+                    decider.note if decider else "",
+                    decider.message_id if decider else None,
+                )
+            )
+    return entries
+
+
+def load_states(
+    conn: Connection, catalog: Catalog, customer_ids: Sequence[int], *, lock: bool
+) -> dict[int, State]:
+    """The customers' current state; with `lock`, their rows stay locked until the transaction ends
+    (FOR UPDATE on PostgreSQL, in id order so two writers never deadlock; SQLite holds the write lock)."""
+    ws = catalog.workspace_id
+    if not customer_ids:
+        return {}
+    query = (
+        select(
+            C.c.id,
+            C.c.opted_out,
+            C.c.last_inbound_at,
+            C.c.last_outbound_at,
+            C.c.waiting_since,
+            C.c.horizon_at,
+        )
+        .where(C.c.workspace_id == ws, C.c.id.in_(customer_ids))
+        .order_by(C.c.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    states: dict[int, State] = {}
+    for row in conn.execute(query):
+        states[row.id] = State(
+            {},
+            row.opted_out,
+            _aware(row.last_inbound_at),
+            _aware(row.last_outbound_at),
+            _aware(row.waiting_since),
+            None,
+        )
+        if row.horizon_at is not None:
+            # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
+            states[row.id].horizon = (aware(row.horizon_at), 9, "")
+    key_of_track = {t.id: t.key for t in catalog.tracks.values()}
+    rows = conn.execute(
+        select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, CS.c.entered_at).where(
+            CS.c.workspace_id == ws, CS.c.customer_id.in_(customer_ids)
+        )
+    )
+    for row in rows:
+        track = key_of_track.get(row.track_id)
+        status = catalog.by_id.get(row.status_id)
+        if track and status:
+            states[row.customer_id].statuses[track] = (status.key, _aware(row.entered_at))
+    for state in states.values():
+        for track in catalog.tracks.values():
+            state.statuses.setdefault(track.key, (track.first.key, None))
+    return states
+
+
+def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
+    """Every message and command of one customer, for a replay."""
+    messages = conn.execute(
+        select(
+            M.c.id, M.c.provider_at, M.c.channel, M.c.provider_id, M.c.direction, M.c.sender, M.c.text
+        ).where(M.c.workspace_id == workspace_id, M.c.customer_id == customer_id)
+    )
+    from plugin.optout import opt_change
+
+    events: list = [
+        MessageIn(
+            aware(r.provider_at),
+            f"{r.channel}:{r.provider_id}",
+            r.id,
+            r.channel,
+            r.direction,
+            r.sender,
+            r.text,
+            opt_change(r.text) if r.direction == "inbound" else None,
+        )
+        for r in messages
+    ]
+    commands = conn.execute(
+        select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id == customer_id)
+    )
+    events += [
+        CommandIn(aware(r.at), r.id, r.kind, r.track, r.status, r.source, r.actor, r.note) for r in commands
+    ]
+    return events
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return aware(value) if value is not None else None
+
+
+def _existing_messages(
+    conn: Connection, ws: int, events: Sequence[MessageEvent]
+) -> dict[tuple[str, str], int]:
+    by_channel: dict[str, list[str]] = defaultdict(list)
+    for e in events:
+        by_channel[e.channel].append(e.provider_id)
+    found: dict[tuple[str, str], int] = {}
+    for channel, pids in by_channel.items():
+        rows = conn.execute(
+            select(M.c.id, M.c.provider_id).where(
+                M.c.workspace_id == ws, M.c.channel == channel, M.c.provider_id.in_(pids)
+            )
+        )
+        found.update({(channel, r.provider_id): r.id for r in rows})
+    return found
+
+
+AlertHook = Callable[[Connection, Catalog, int, list[Entry], datetime], None]
+
+
+def _write(
+    conn: Connection,
+    catalog: Catalog,
+    customer_id: int,
+    before: State,
+    after: State,
+    entries: list[Entry],
+    intents: dict[int, tuple[str, ...]],
+    now: datetime,
+) -> None:
+    ws = catalog.workspace_id
+    changed = [
+        {
+            "w": ws,
+            "c": customer_id,
+            "t": catalog.tracks[track].id,
+            "s": catalog.status(track, key).id,
+            "e": entered or now,
+        }
+        for track, (key, entered) in after.statuses.items()
+        if before.statuses.get(track) != (key, entered) and catalog.status(track, key) is not None
+    ]
+    if changed:
+        conn.execute(_UPDATE_STATUS, changed)
+    stage = catalog.status("stage", after.statuses["stage"][0]) if "stage" in after.statuses else None
+    conn.execute(
+        _UPDATE_CUSTOMER,
+        {
+            "w": ws,
+            "c": customer_id,
+            "opted_out": after.opted_out,
+            "li": after.last_inbound_at,
+            "lo": after.last_outbound_at,
+            "ws": after.waiting_since,
+            "h": after.horizon[0] if after.horizon else None,
+            "po": not (stage and stage.terminal),
+            "pr": stage.position if stage else 0,
+        },
+    )
+    if entries:
+        conn.execute(
+            _INSERT_CHANGE,
+            [
+                {
+                    "workspace_id": ws,
+                    "customer_id": customer_id,
+                    "track": e.track,
+                    "from_status": e.from_status,
+                    "to_status": e.to_status,
+                    "source": e.source,
+                    "actor": e.actor,
+                    "note": e.note,
+                    "applied": e.applied,
+                    "reason": e.reason,
+                    "message_id": e.message_id,
+                    "at": e.at,
+                    "recorded_at": now,
+                }
+                for e in entries
+            ],
+        )
+    if intents:
+        conn.execute(
+            _UPDATE_INTENTS, [{"w": ws, "m": mid, "i": list(found)} for mid, found in intents.items()]
+        )
+    _queue_alerts(conn, catalog, customer_id, entries, now)
+    _purge_archived(conn, catalog, before, after)
+
+
+def _queue_alerts(
+    conn: Connection, catalog: Catalog, customer_id: int, entries: list[Entry], now: datetime
+) -> None:
+    """Entering a status with `alert` queues a notification in the same transaction (the outbox)."""
+    items = []
+    for e in entries:
+        status = catalog.status(e.track, e.to_status)
+        if e.applied and status is not None and status.alert:
+            items.append(
+                {
+                    "workspace_id": catalog.workspace_id,
+                    "kind": "alert",
+                    "customer_id": customer_id,
+                    "payload": {
+                        "track": e.track,
+                        "from": e.from_status,
+                        "to": e.to_status,
+                        "source": e.source,
+                        "actor": e.actor,
+                        "note": e.note,
+                        "at": e.at.isoformat(),
+                    },
+                    "due_at": now,
+                    "attempts": 0,
+                    "last_error": "",
+                    "created_at": now,
+                }
+            )
+    if items:
+        conn.execute(insert(OutboxItem), items)
+
+
+def _purge_archived(conn: Connection, catalog: Catalog, before: State, after: State) -> None:
+    """An archived status is deleted for real when its last customer leaves it (SPEC §3)."""
+    left = [
+        catalog.status(track, key)
+        for track, (key, _) in before.statuses.items()
+        if after.statuses.get(track, (None,))[0] != key
+    ]
+    archived = [s for s in left if s is not None and s.archived]
+    if not archived:
+        return
+    purged = 0
+    for status in archived:
+        occupied = exists().where(CS.c.workspace_id == catalog.workspace_id, CS.c.status_id == status.id)
+        purged += conn.execute(
+            delete(Status).where(
+                Status.workspace_id == catalog.workspace_id,
+                Status.id == status.id,
+                Status.archived_at.is_not(None),
+                ~occupied,
+            )
+        ).rowcount
+    if purged:
+        conn.execute(
+            update(Workspace)
+            .where(Workspace.id == catalog.workspace_id)
+            .values(catalog_version=Workspace.catalog_version + 1)
+        )

@@ -1,0 +1,125 @@
+"""A workspace's intent rules: its packs, its assignment overrides, and the classifier the engine calls."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, delete, insert, select
+
+import rules
+from plugin.catalog import known_statuses
+from plugin.errors import StatushubError
+from plugin.fold import Classifier
+from plugin.schema import IntentAssignment, WorkspacePack
+from plugin.statuses import Catalog
+from plugin.workspaces import bump_catalog
+
+
+@dataclass(frozen=True)
+class Classified:
+    intents: tuple[str, ...] = ()
+    assign: dict[str, str] = field(default_factory=dict)
+    assigned_by: dict[str, str] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=32)
+def matcher_for(packs: tuple[str, ...]) -> rules.Matcher:
+    """One compiled matcher per distinct set of packs; packs are files shipped with the code."""
+    return rules.compile_packs(rules.load_packs(list(packs), known=known_statuses()))
+
+
+def workspace_packs(conn: Connection, workspace_id: int) -> tuple[str, ...]:
+    return tuple(
+        conn.execute(
+            select(WorkspacePack.pack)
+            .where(WorkspacePack.workspace_id == workspace_id)
+            .order_by(WorkspacePack.position)
+        ).scalars()
+    )
+
+
+def workspace_overrides(conn: Connection, workspace_id: int) -> dict[str, dict[str, str | None]]:
+    overrides: dict[str, dict[str, str | None]] = {}
+    for row in conn.execute(select(IntentAssignment).where(IntentAssignment.workspace_id == workspace_id)):
+        overrides.setdefault(row.intent, {})[row.track] = row.status
+    return overrides
+
+
+_classifiers: dict[tuple[int, int], Classifier] = {}
+_lock = threading.Lock()
+
+
+def classifier_for(conn: Connection, catalog: Catalog) -> Classifier:
+    """The engine's classifier for this workspace; cached by catalog version, which every pack or
+    assignment change bumps, so no process ever classifies with stale rules."""
+    key = (catalog.workspace_id, catalog.version)
+    found = _classifiers.get(key)
+    if found is not None:
+        return found
+    classify = build_classifier(
+        catalog, workspace_packs(conn, catalog.workspace_id), workspace_overrides(conn, catalog.workspace_id)
+    )
+    with _lock:
+        if len(_classifiers) > 256:
+            _classifiers.clear()
+        _classifiers[key] = classify
+    return classify
+
+
+def build_classifier(catalog: Catalog, packs: tuple[str, ...], overrides: dict) -> Classifier:
+    matcher = matcher_for(packs) if packs else None
+    template = catalog.template
+
+    def classify(text: str, channel: str, current: dict[str, str]) -> Classified:
+        if matcher is None:
+            return Classified()
+        found = matcher.match(text, channel=channel, current=current, template=template, overrides=overrides)
+        if not found.intents:
+            return Classified()
+        assigned_by = {}
+        for track in found.assign:
+            assigned_by[track] = next(
+                name
+                for name in found.intents
+                if track in matcher.assignment(name, template=template, overrides=overrides)
+            )
+        return Classified(found.intents, dict(found.assign), assigned_by)
+
+    return classify
+
+
+def assign_intent(
+    conn: Connection, catalog: Catalog, intent: str, target: str | None, *, track: str = "stage"
+) -> None:
+    """Overrides what `intent` assigns on a track (`stage:cold_lead`); None clears the assignment."""
+    packs = workspace_packs(conn, catalog.workspace_id)
+    names = [i.name for i in matcher_for(packs).intents] if packs else []
+    if intent not in names:
+        raise StatushubError(f"no intent {intent!r} in this workspace's packs", choices=names, field="intent")
+    if target is not None:
+        status = catalog.resolve(target)
+        track, target = status.track, status.key
+    conn.execute(
+        delete(IntentAssignment).where(
+            IntentAssignment.workspace_id == catalog.workspace_id,
+            IntentAssignment.intent == intent,
+            IntentAssignment.track == track,
+        )
+    )
+    conn.execute(
+        insert(IntentAssignment),
+        {"workspace_id": catalog.workspace_id, "intent": intent, "track": track, "status": target},
+    )
+    bump_catalog(conn, catalog.workspace_id)
+
+
+def reset_intent(conn: Connection, catalog: Catalog, intent: str) -> None:
+    """Drops the workspace's overrides: the intent assigns what its pack says again."""
+    conn.execute(
+        delete(IntentAssignment).where(
+            IntentAssignment.workspace_id == catalog.workspace_id, IntentAssignment.intent == intent
+        )
+    )
+    bump_catalog(conn, catalog.workspace_id)

@@ -1,0 +1,354 @@
+"""The tables: every row carries its workspace, constraints live in the schema (SPEC §2, §8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+UTC = DateTime(timezone=True)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def workspace_fk() -> Mapped[int]:
+    return mapped_column(Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    template: Mapped[str] = mapped_column(String(32))
+    default_region: Mapped[str] = mapped_column(String(2), default="US")
+    twilio_account_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    twilio_auth_token: Mapped[str | None] = mapped_column(String(128))
+    twilio_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    webchat_secret: Mapped[str | None] = mapped_column(String(128))
+    slack_team_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    slack_bot_token: Mapped[str | None] = mapped_column(String(256))
+    alert_channel: Mapped[str | None] = mapped_column(String(64))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Bumped by every change to the status lists, so a process may cache them and still never
+    # act on a stale list: it re-reads when the version it holds is not the stored one.
+    catalog_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
+
+
+class Track(Base):
+    __tablename__ = "tracks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    manual: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (UniqueConstraint("workspace_id", "key"), UniqueConstraint("workspace_id", "id"))
+
+
+class Status(Base):
+    __tablename__ = "statuses"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    track_id: Mapped[int] = mapped_column(Id)
+    key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    emoji: Mapped[str] = mapped_column(String(16), default="")
+    color: Mapped[str] = mapped_column(String(7), default="#9ca3af")
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer)
+    automation: Mapped[str] = mapped_column(String(16), default="any")
+    alert: Mapped[bool] = mapped_column(Boolean, default=False)
+    terminal: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived_at: Mapped[datetime | None] = mapped_column(UTC)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["workspace_id", "track_id"], ["tracks.workspace_id", "tracks.id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("workspace_id", "track_id", "key"),
+        UniqueConstraint("workspace_id", "id"),
+        CheckConstraint("automation IN ('any', 'upgrade_only', 'manual_only')", name="automation"),
+        CheckConstraint("color LIKE '#______'", name="color"),
+    )
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    name: Mapped[str] = mapped_column(String(200), default="")
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTC)
+    last_outbound_at: Mapped[datetime | None] = mapped_column(UTC)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTC)
+    # The time of the newest event folded into the statuses: older arrivals re-evaluate (SPEC §3).
+    horizon_at: Mapped[datetime | None] = mapped_column(UTC)
+    # Denormalized for `sort=priority`: open first, highest stage first, longest waiting first.
+    priority_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority_rank: Mapped[int] = mapped_column(Integer, default=0)
+    archived_at: Mapped[datetime | None] = mapped_column(UTC)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "id"),
+        Index(
+            "ix_customers_priority", "workspace_id", "priority_open", "priority_rank", "waiting_since", "id"
+        ),
+        Index("ix_customers_name", "workspace_id", "name"),
+    )
+
+
+def customer_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["workspace_id", "customer_id"], ["customers.workspace_id", "customers.id"], ondelete="CASCADE"
+    )
+
+
+class CustomerStatus(Base):
+    """The status a customer holds on one track, and since when (time rules date from it)."""
+
+    __tablename__ = "customer_statuses"
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    track_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    status_id: Mapped[int] = mapped_column(Id)
+    entered_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (
+        customer_fk(),
+        ForeignKeyConstraint(["workspace_id", "status_id"], ["statuses.workspace_id", "statuses.id"]),
+        Index("ix_customer_statuses_status", "workspace_id", "status_id", "customer_id"),
+    )
+
+
+class Identity(Base):
+    __tablename__ = "identities"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    value: Mapped[str] = mapped_column(String(255))  # "sms:+15551234567", "webchat:v1", "slack:T1/U1"
+    __table_args__ = (
+        customer_fk(),
+        UniqueConstraint("workspace_id", "value"),
+        Index("ix_identities_customer", "workspace_id", "customer_id"),
+    )
+
+
+class CustomerLink(Base):
+    __tablename__ = "customer_links"
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    other_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        customer_fk(),
+        ForeignKeyConstraint(
+            ["workspace_id", "other_id"], ["customers.workspace_id", "customers.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("customer_id <> other_id", name="not_self"),
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8))
+    sender: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text, default="")
+    provider_id: Mapped[str] = mapped_column(String(128))
+    provider_at: Mapped[datetime] = mapped_column(UTC)
+    received_at: Mapped[datetime] = mapped_column(UTC)
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    intents: Mapped[list] = mapped_column(JSON, default=list)
+    media: Mapped[list] = mapped_column(JSON, default=list)
+    __table_args__ = (
+        customer_fk(),
+        UniqueConstraint("workspace_id", "channel", "provider_id"),
+        CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
+        CheckConstraint("sender IN ('customer', 'agent', 'bot')", name="sender"),
+        Index("ix_messages_customer_time", "workspace_id", "customer_id", "provider_at", "id"),
+    )
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    interaction: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(64))
+    explain: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (
+        customer_fk(),
+        CheckConstraint("interaction IN ('call', 'sms', 'email', 'in_store', 'chat')", name="interaction"),
+        Index("ix_activities_customer", "workspace_id", "customer_id", "at"),
+    )
+
+
+class StatusCommand(Base):
+    """A decided input that is not a message: a manual change, an activity's effect, a time rule.
+
+    Replays fold these with the messages in time order, so a late message re-evaluates what
+    automation decided after it while manual changes stand as they were made (SPEC §3).
+    """
+
+    __tablename__ = "status_commands"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    kind: Mapped[str] = mapped_column(String(16))  # manual | activity | time | import
+    track: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (
+        customer_fk(),
+        Index("ix_status_commands_customer", "workspace_id", "customer_id", "at"),
+    )
+
+
+class StatusChange(Base):
+    """The append-only audit log: applied changes and blocked automatic decisions."""
+
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    track: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(64))
+    to_status: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    applied: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    message_id: Mapped[int | None] = mapped_column(Id)
+    at: Mapped[datetime] = mapped_column(UTC)  # when it happened (event time)
+    recorded_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (
+        customer_fk(),
+        Index("ix_status_changes_customer", "workspace_id", "customer_id", "id"),
+        Index("ix_status_changes_time", "workspace_id", "recorded_at"),
+    )
+
+
+class OutcomeMapping(Base):
+    __tablename__ = "outcome_mappings"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(64), primary_key=True)
+    track: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(64))
+
+
+class IntentAssignment(Base):
+    """A workspace's override of what an intent assigns on a track; status None clears it."""
+
+    __tablename__ = "intent_assignments"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    intent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    track: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str | None] = mapped_column(String(64))
+
+
+class WorkspacePack(Base):
+    __tablename__ = "workspace_packs"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    pack: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTC)
+    __table_args__ = (
+        CheckConstraint("role IN ('agent', 'admin')", name="role"),
+        UniqueConstraint("workspace_id", "name"),
+    )
+
+
+class SlackAdmin(Base):
+    __tablename__ = "slack_admins"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Delivery(Base):
+    """The first answer to an idempotent delivery (Slack/web chat event_id, API Idempotency-Key)."""
+
+    __tablename__ = "deliveries"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class OutboxItem(Base):
+    """Durable side effects (Slack alerts, nudges, webhooks), written with the change that causes them."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    kind: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int | None] = mapped_column(Id)
+    payload: Mapped[dict] = mapped_column(JSON)
+    due_at: Mapped[datetime] = mapped_column(UTC)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTC)
+    dead_at: Mapped[datetime | None] = mapped_column(UTC)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "dead_at", "due_at"),)

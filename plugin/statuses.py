@@ -1,0 +1,228 @@
+"""A workspace's tracks and statuses as one immutable catalog, and naming a status as users do (SPEC §6)."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from plugin.errors import UnknownStatus, UnknownTrack
+from plugin.policy import StatusRef
+from plugin.schema import Status, Track, Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    id: int
+    track: str
+    key: str
+    label: str
+    emoji: str
+    color: str
+    description: str
+    position: int
+    automation: str
+    alert: bool
+    terminal: bool
+    archived: bool
+
+    @property
+    def ref(self) -> StatusRef:
+        return StatusRef(self.key, self.position, self.automation, self.archived)
+
+    @property
+    def badge(self) -> str:
+        return f"{self.emoji} {self.label}".strip()
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "emoji": self.emoji,
+            "color": self.color,
+            "description": self.description,
+            "position": self.position,
+            "automation": self.automation,
+            "alert": self.alert,
+            "terminal": self.terminal,
+            "archived": self.archived,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    id: int
+    key: str
+    label: str
+    position: int
+    manual: bool
+    statuses: tuple[StatusInfo, ...]  # in position order, archived included
+
+    def status(self, key: str) -> StatusInfo | None:
+        return next((s for s in self.statuses if s.key == key), None)
+
+    @property
+    def active(self) -> tuple[StatusInfo, ...]:
+        return tuple(s for s in self.statuses if not s.archived)
+
+    @property
+    def first(self) -> StatusInfo:
+        return self.active[0] if self.active else self.statuses[0]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    workspace_id: int
+    version: int
+    template: str
+    tracks: dict[str, TrackInfo]
+    by_id: dict[int, StatusInfo]
+
+    def track(self, key: str) -> TrackInfo:
+        try:
+            return self.tracks[key]
+        except KeyError:
+            raise UnknownTrack(
+                f"there is no track {key!r}", choices=list(self.tracks), field="track"
+            ) from None
+
+    def status(self, track: str, key: str) -> StatusInfo | None:
+        t = self.tracks.get(track)
+        return t.status(key) if t else None
+
+    def resolve(self, name: str, *, track: str | None = None, manual: bool = True) -> StatusInfo:
+        """A status named by key, label, emoji, unambiguous prefix or `track:key` (SPEC §6).
+
+        `stage` is searched first; another track's status needs an unambiguous name or `track:key`.
+        Archived statuses are not choices. Raises UnknownStatus naming the valid choices.
+        """
+        raw = name.strip()
+        if not track and ":" in raw:
+            maybe, rest = raw.split(":", 1)
+            if maybe.strip().lower() in self.tracks:
+                track, raw = maybe.strip().lower(), rest.strip()
+        tracks = [self.track(track)] if track else self._search_order(manual)
+        wanted = _fold(raw)
+        if not wanted:
+            raise UnknownStatus("no status given", choices=self.choices(tracks), field="status")
+        for matcher in (_exact, _prefix):
+            for t in tracks:
+                hits = [s for s in t.active if matcher(s, wanted)]
+                if len(hits) == 1:
+                    return hits[0]
+                if len(hits) > 1:
+                    raise UnknownStatus(
+                        f"{name!r} could be {', '.join(h.badge for h in hits)}: say which",
+                        choices=[f"{t.key}:{h.key}" for h in hits],
+                        field="status",
+                    )
+        archived = [s for t in tracks for s in t.statuses if s.archived and _exact(s, wanted)]
+        if archived:
+            from plugin.errors import ArchivedStatus
+
+            raise ArchivedStatus(
+                f"{archived[0].badge} is archived and cannot be assigned; restore it first", field="status"
+            )
+        suggestion = self._closest(wanted, tracks)
+        hint = f"; did you mean {suggestion.badge}?" if suggestion else ""
+        raise UnknownStatus(
+            f"no status called {name!r}{hint}",
+            choices=self.choices(tracks),
+            field="status",
+            suggestion=suggestion.key if suggestion else None,
+        )
+
+    def _search_order(self, manual: bool) -> list[TrackInfo]:
+        ordered = sorted(self.tracks.values(), key=lambda t: (t.key != "stage", t.position))
+        return [t for t in ordered if t.manual or not manual]
+
+    def choices(self, tracks: list[TrackInfo] | None = None) -> list[str]:
+        tracks = tracks or self._search_order(True)
+        return [s.key if t.key == "stage" else f"{t.key}:{s.key}" for t in tracks for s in t.active]
+
+    def _closest(self, wanted: str, tracks: list[TrackInfo]) -> StatusInfo | None:
+        import difflib
+
+        names = {}
+        for t in tracks:
+            for s in t.active:
+                names[_fold(s.key)] = s
+                names[_fold(s.label)] = s
+        best = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.5)
+        return names[best[0]] if best else None
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().strip()
+    text = text.replace("\ufe0f", "")
+    return " ".join(text.replace("_", " ").replace("-", " ").split())
+
+
+def _exact(s: StatusInfo, wanted: str) -> bool:
+    return wanted in (_fold(s.key), _fold(s.label)) or (bool(s.emoji) and wanted == _fold(s.emoji))
+
+
+def _prefix(s: StatusInfo, wanted: str) -> bool:
+    return len(wanted) >= 2 and (_fold(s.key).startswith(wanted) or _fold(s.label).startswith(wanted))
+
+
+_cache: dict[tuple[int, int], Catalog] = {}
+_cache_lock = threading.Lock()
+
+
+def load_catalog(conn: Connection, workspace_id: int, version: int | None = None) -> Catalog:
+    """The workspace's catalog; cached per process by (workspace, catalog_version), never served stale."""
+    if version is None:
+        row = conn.execute(select(Workspace.catalog_version).where(Workspace.id == workspace_id)).first()
+        if row is None:
+            from plugin.errors import UnknownWorkspace
+
+            raise UnknownWorkspace(f"workspace {workspace_id} does not exist")
+        version = row[0]
+    cached = _cache.get((workspace_id, version))
+    if cached is not None:
+        return cached
+    template = conn.execute(select(Workspace.template).where(Workspace.id == workspace_id)).scalar_one()
+    tracks = conn.execute(
+        select(Track).where(Track.workspace_id == workspace_id).order_by(Track.position)
+    ).all()
+    statuses = conn.execute(
+        select(Status).where(Status.workspace_id == workspace_id).order_by(Status.position, Status.id)
+    ).all()
+    key_of = {t.id: t.key for t in tracks}
+    infos = [
+        StatusInfo(
+            s.id,
+            key_of[s.track_id],
+            s.key,
+            s.label,
+            s.emoji,
+            s.color,
+            s.description,
+            s.position,
+            s.automation,
+            s.alert,
+            s.terminal,
+            s.archived_at is not None,
+        )
+        for s in statuses
+    ]
+    catalog = Catalog(
+        workspace_id,
+        version,
+        template,
+        {
+            t.key: TrackInfo(
+                t.id, t.key, t.label, t.position, t.manual, tuple(i for i in infos if i.track == t.key)
+            )
+            for t in tracks
+        },
+        {i.id: i for i in infos},
+    )
+    with _cache_lock:
+        if len(_cache) > 256:
+            _cache.clear()
+        _cache[(workspace_id, version)] = catalog
+    return catalog

@@ -1,0 +1,140 @@
+"""The compiled matcher: every phrase of every pack in one automaton, resolved leftmost-longest (SPEC §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from rules.pack import IntentSpec, Pack, merge_intents
+from rules.patterns import compile_regex, is_regex, phrase_key
+from rules.text import joins_words, normalize
+
+Overrides = Mapping[str, Mapping[str, str | None]]
+
+
+@dataclass(frozen=True)
+class Match:
+    """The intents a message matched, in the order the packs list them, and what they assign per track."""
+
+    intents: tuple[str, ...] = ()
+    assign: dict[str, str] = field(default_factory=dict)
+
+
+def compile_packs(packs: Sequence[Pack]) -> Matcher:
+    """Build the matcher for packs used together, in the order given. Raises PackError if they clash."""
+    return Matcher(merge_intents(packs))
+
+
+class Matcher:
+    """Matches normalized text against all phrases at once; the cost per message is flat in their number."""
+
+    def __init__(self, intents: Sequence[IntentSpec]) -> None:
+        self.intents: tuple[IntentSpec, ...] = tuple(intents)
+        self._index = {intent.name: i for i, intent in enumerate(self.intents)}
+        phrases: dict[str, list[int]] = {}
+        regexes: dict[str, list[int]] = {}
+        for i, intent in enumerate(self.intents):
+            for pattern in intent.patterns:
+                owners = regexes if is_regex(pattern) else phrases
+                key = pattern if is_regex(pattern) else phrase_key(pattern)
+                if i not in owners.setdefault(key, []):
+                    owners[key].append(i)
+        self._automaton = _build_automaton(phrases)
+        self._regexes = tuple((compile_regex(pattern), tuple(owners)) for pattern, owners in regexes.items())
+        self._conditional = tuple(
+            intent.conditions.channels is not None or bool(intent.conditions.status) for intent in self.intents
+        )
+
+    def match(
+        self,
+        text: str,
+        *,
+        channel: str | None = None,
+        current: Mapping[str, str] | None = None,
+        template: str | None = None,
+        overrides: Overrides | None = None,
+    ) -> Match:
+        """The intents `text` matches and the statuses they assign.
+
+        `channel` and `current` (`{track: status}`) are checked against intents' conditions; `template`
+        picks `assign_by_template`; `overrides` (`{intent: {track: status or None}}`) replace what an
+        intent assigns on a track, None meaning "nothing".
+        """
+        matched = self._matched_indexes(normalize(text))
+        if not matched:
+            return Match()
+        names: list[str] = []
+        assign: dict[str, str] = {}
+        for i in sorted(matched):
+            intent = self.intents[i]
+            if self._conditional[i] and not intent.conditions.met(channel, current):
+                continue
+            names.append(intent.name)
+            for track, status in self._assignment(intent, template, overrides).items():
+                assign.setdefault(track, status)
+        return Match(tuple(names), assign)
+
+    def assignment(
+        self, name: str, *, template: str | None = None, overrides: Overrides | None = None
+    ) -> dict[str, str]:
+        """What intent `name` assigns in a workspace with `template` and `overrides`; KeyError if unknown."""
+        return self._assignment(self.intents[self._index[name]], template, overrides)
+
+    @staticmethod
+    def _assignment(intent: IntentSpec, template: str | None, overrides: Overrides | None) -> dict[str, str]:
+        assignment = intent.assignment(template)
+        override = overrides.get(intent.name) if overrides else None
+        if override:
+            for track, status in override.items():
+                if status is None:
+                    assignment.pop(track, None)
+                else:
+                    assignment[track] = status
+        return assignment
+
+    def _matched_indexes(self, text: str) -> set[int]:
+        """Indexes of intents owning a token of `text` once tokens are chosen leftmost-longest."""
+        spans: list[tuple[int, int, tuple[int, ...]]] = []
+        if self._automaton is not None and text:
+            last = len(text) - 1
+            for end, (length, check_left, check_right, owners) in self._automaton.iter(text):
+                start = end - length + 1
+                if check_left and start > 0 and joins_words(text[start - 1]):
+                    continue
+                if check_right and end < last and joins_words(text[end + 1]):
+                    continue
+                spans.append((start, -end - 1, owners))
+        for regex, owners in self._regexes:
+            for found in regex.finditer(text):
+                if found.end() > found.start():
+                    spans.append((found.start(), -found.end(), owners))
+        if not spans:
+            return set()
+        if len(spans) == 1:
+            return set(spans[0][2])
+        # Leftmost-longest, as a tokenizer reads: at the first start take the longest span, skip past it,
+        # go on. Spans sharing the chosen start and end are the same token and all count.
+        spans.sort()
+        matched: set[int] = set()
+        position = 0
+        chosen: tuple[int, int] | None = None
+        for start, negative_end, owners in spans:
+            if (start, negative_end) == chosen:
+                matched.update(owners)
+            elif start >= position:
+                chosen = (start, negative_end)
+                position = -negative_end
+                matched.update(owners)
+        return matched
+
+
+def _build_automaton(phrases: Mapping[str, list[int]]) -> ahocorasick.Automaton | None:
+    if not phrases:
+        return None
+    automaton = ahocorasick.Automaton()
+    for phrase, owners in phrases.items():
+        automaton.add_word(phrase, (len(phrase), joins_words(phrase[0]), joins_words(phrase[-1]), tuple(owners)))
+    automaton.make_automaton()
+    return automaton

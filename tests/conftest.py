@@ -1,0 +1,116 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL, each in a fresh database.
+
+PostgreSQL is found at STATUSHUB_TEST_PG_URL (default: postgres@127.0.0.1:5432, trust auth, as CI
+has it). Each test gets its own database, cloned from a migrated template made once per session,
+so no test sees another's rows. Without a reachable server the PostgreSQL runs are skipped locally
+and fail in CI (CI=true), so a green CI always means both backends ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from plugin.clock import utcnow
+from plugin.db import make_engine, transaction, upgrade
+from plugin.statuses import load_catalog
+from plugin.workspaces import create_workspace
+
+PG_ADMIN_URL = os.environ.get("STATUSHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_available() -> bool:
+    try:
+        eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated PostgreSQL database that each test's database is cloned from."""
+    if not _pg_available():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI must run every database test on it")
+        pytest.skip("PostgreSQL not reachable; set STATUSHUB_TEST_PG_URL")
+    name = f"shub_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _pg_url(name)
+    upgrade(url)
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tmpl") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A freshly created, migrated database of each backend."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "statushub.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"shub_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def workspace(engine):
+    """One workspace on the default online-store template, with SMS, web chat and Slack configured."""
+    with transaction(engine) as conn:
+        ws_id = create_workspace(
+            conn, "acme", name="Acme Store", twilio_account_sid="AC" + "1" * 32, twilio_auth_token="12345",
+            twilio_number="+15550001111", webchat_secret="webchat-secret", slack_team="T0ACME",
+            slack_bot_token="xoxb-test-token", alert_channel="C0ALERTS", now=utcnow())
+    return ws_id
+
+
+@pytest.fixture
+def catalog(engine, workspace):
+    with transaction(engine) as conn:
+        return load_catalog(conn, workspace)
+
+
+def at(minute: int, second: int = 0) -> datetime:
+    """A fixed, readable timestamp: minute `minute` of a test day."""
+    return datetime(2026, 5, 4, 9, 0, tzinfo=UTC).replace(minute=minute % 60, second=second,
+                                                         hour=9 + minute // 60)
