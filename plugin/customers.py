@@ -64,34 +64,96 @@ def display_name(identity: str) -> str:
 
 
 def ensure_customers(
-    conn: Connection, catalog: Catalog, wanted: Sequence[tuple[str, str | None]], now: datetime
+    conn: Connection,
+    catalog: Catalog,
+    wanted: Sequence[tuple[str, str | None]],
+    now: datetime,
+    *,
+    created: set[int] | None = None,
 ) -> dict[str, int]:
     """Customer ids for identities, creating a customer (on the first status of every track) for each
-    identity not seen before. Safe under concurrent creation: the identity's unique constraint decides."""
+    identity not seen before. Safe under concurrent creation: the identity's unique constraint decides.
+    `created`, if given, receives the ids of the customers this call created (their state is known)."""
+    created = created if created is not None else set()
     ws = catalog.workspace_id
-    values = list(dict.fromkeys(identity for identity, _ in wanted))
+    # Sorted, so two writers creating the same new identities take their index locks in one order.
+    values = sorted(set(identity for identity, _ in wanted))
     found = dict(
         conn.execute(
             select(ID.c.value, ID.c.customer_id).where(ID.c.workspace_id == ws, ID.c.value.in_(values))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     names = {identity: name for identity, name in wanted if name}
-    for identity in values:
-        if identity in found:
-            continue
+    missing = [identity for identity in values if identity not in found]
+    if not missing:
+        return found
+    try:
+        # The batch path: every new customer in three executemany statements.
+        with conn.begin_nested():
+            made = create_customers(
+                conn, catalog, [(names.get(i) or display_name(i), i) for i in missing], now
+            )
+        found.update(made)
+        created.update(made.values())
+        return found
+    except IntegrityError:
+        pass  # someone created one of them meanwhile: go one by one below
+    for identity in missing:
         try:
             with conn.begin_nested():
                 found[identity] = create_customer(
                     conn, catalog, names.get(identity) or display_name(identity), [identity], now
                 )
+                created.add(found[identity])
         except IntegrityError:
             # Another process created it between our look-up and insert: use theirs.
             found[identity] = conn.execute(
                 select(ID.c.customer_id).where(ID.c.workspace_id == ws, ID.c.value == identity)
             ).scalar_one()
     return found
+
+
+def create_customers(
+    conn: Connection, catalog: Catalog, wanted: Sequence[tuple[str, str]], now: datetime
+) -> dict[str, int]:
+    """New customers, one identity each: (name, identity) → {identity: customer id}."""
+    ws = catalog.workspace_id
+    rank = _first_stage_rank(catalog)
+    ids = (
+        conn.execute(
+            insert(C).returning(C.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "workspace_id": ws,
+                    "name": name[:200],
+                    "opted_out": False,
+                    "priority_open": True,
+                    "priority_rank": rank,
+                    "created_at": now,
+                }
+                for name, _ in wanted
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    conn.execute(
+        insert(ID),
+        [
+            {"workspace_id": ws, "customer_id": cid, "value": identity}
+            for cid, (_, identity) in zip(ids, wanted, strict=True)
+        ],
+    )
+    firsts = [(t.id, t.first.id) for t in catalog.tracks.values()]
+    conn.execute(
+        insert(CS),
+        [
+            {"workspace_id": ws, "customer_id": cid, "track_id": tid, "status_id": sid, "entered_at": now}
+            for cid in ids
+            for tid, sid in firsts
+        ],
+    )
+    return {identity: cid for cid, (_, identity) in zip(ids, wanted, strict=True)}
 
 
 def create_customer(

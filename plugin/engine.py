@@ -9,11 +9,23 @@ path uses prebuilt Core statements (STYLE §11).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 
 from plugin.clock import aware, utcnow
 from plugin.customers import ensure_customers
@@ -79,11 +91,6 @@ _UPDATE_CUSTOMER = (
         priority_rank=bindparam("pr"),
     )
 )
-_UPDATE_INTENTS = (
-    update(M)
-    .where(and_(M.c.workspace_id == bindparam("w"), M.c.id == bindparam("m")))
-    .values(intents=bindparam("i"))
-)
 
 
 def record_messages(
@@ -101,9 +108,15 @@ def record_messages(
     """
     now = now or utcnow()
     ws = catalog.workspace_id
-    customer_of = ensure_customers(conn, catalog, [(e.identity, e.name) for e in events], now)
+    created: set[int] = set()
+    customer_of = ensure_customers(
+        conn, catalog, [(e.identity, e.name) for e in events], now, created=created
+    )
     ids = sorted(set(customer_of.values()))
-    states = load_states(conn, catalog, ids, lock=True)
+    # A customer this call created is on every track's first status: nothing to read back.
+    states = load_states(conn, catalog, [i for i in ids if i not in created], lock=True)
+    for cid in created:
+        states[cid] = _new_state(catalog, now)
 
     existing = _existing_messages(conn, ws, events)
     fresh: list[MessageEvent] = []
@@ -113,7 +126,30 @@ def record_messages(
         if key not in existing and key not in seen:
             seen.add(key)
             fresh.append(e)
+
+    # Folded before they are stored, so each message is written once with its intents: until the
+    # insert gives them ids, the new messages carry provisional ones (-1, -2, ...).
+    by_customer: dict[int, list[MessageIn]] = defaultdict(list)
+    for n, e in enumerate(fresh, 1):
+        by_customer[customer_of[e.identity]].append(
+            MessageIn(
+                e.provider_at,
+                f"{e.channel}:{e.provider_id}",
+                -n,
+                e.channel,
+                e.direction,
+                e.sender,
+                e.text,
+                e.opt,
+            )
+        )
+    intents: dict[int, tuple[str, ...]] = {}
+    writes = _Writes(catalog, now)
+    for customer_id, new_events in by_customer.items():
+        intents.update(_advance(conn, catalog, customer_id, states, new_events, classify, now, writes)[0])
+
     message_ids: dict[tuple[str, str], int] = {}
+    found_by_key = {(e.channel, e.provider_id): intents.get(-n, ()) for n, e in enumerate(fresh, 1)}
     if fresh:
         rows = [
             {
@@ -128,39 +164,33 @@ def record_messages(
                 "received_at": now,
                 "delivery_status": None,
                 "error_code": None,
-                "intents": [],
+                "intents": list(intents.get(-n, ())),
                 "media": list(e.media),
+                "opt": e.opt,
             }
-            for e in fresh
+            for n, e in enumerate(fresh, 1)
         ]
-        for (mid, pid), e in zip(conn.execute(_INSERT_MESSAGE, rows).all(), fresh, strict=True):
+        provisional: dict[int, int] = {}
+        for n, ((mid, pid), e) in enumerate(
+            zip(conn.execute(_INSERT_MESSAGE, rows).all(), fresh, strict=True), 1
+        ):
             message_ids[(e.channel, pid)] = mid
-
-    by_customer: dict[int, list[MessageIn]] = defaultdict(list)
-    for e in fresh:
-        by_customer[customer_of[e.identity]].append(
-            MessageIn(
-                e.provider_at,
-                f"{e.channel}:{e.provider_id}",
-                message_ids[(e.channel, e.provider_id)],
-                e.channel,
-                e.direction,
-                e.sender,
-                e.text,
-                e.opt,
-            )
-        )
-    intents: dict[int, tuple[str, ...]] = {}
-    for customer_id, new_events in by_customer.items():
-        intents.update(_advance(conn, catalog, customer_id, states, new_events, classify, now)[0])
+            provisional[-n] = mid
+        writes.message_ids = provisional
+    writes.flush(conn)
 
     out = []
+    answered: set[tuple[str, str]] = set()
+    keys = {cid: state.keys() for cid, state in states.items()}
     for e in events:
         cid = customer_of[e.identity]
         key = (e.channel, e.provider_id)
-        duplicate = key in existing or key not in message_ids
+        # A second delivery of the same message within one batch is a duplicate too.
+        duplicate = key in existing or key not in message_ids or key in answered
+        answered.add(key)
         mid = existing.get(key) if key in existing else message_ids.get(key)
-        out.append(Recorded(cid, mid, duplicate, states[cid].keys(), intents.get(mid, ()) if mid else ()))
+        found = () if key in existing else found_by_key.get(key, ())
+        out.append(Recorded(cid, mid, duplicate, dict(keys[cid]), found))
     return out
 
 
@@ -251,7 +281,10 @@ def run_commands(
         CommandIn(at, cid, kind, track, status, source, actor, note)
         for cid, (track, status, source, kind) in zip(ids, commands, strict=True)
     ]
-    return _advance(conn, catalog, customer_id, states, new, classify, now)[1]
+    writes = _Writes(catalog, now)
+    entries = _advance(conn, catalog, customer_id, states, new, classify, now, writes)[1]
+    writes.flush(conn)
+    return entries
 
 
 def _advance(
@@ -262,6 +295,7 @@ def _advance(
     new_events: list,
     classify: Classifier,
     now: datetime,
+    writes: _Writes,
 ) -> tuple[dict[int, tuple[str, ...]], list[Entry]]:
     """Folds new events onto one customer: incrementally, or by replay when one is older than the horizon."""
     current = states[customer_id]
@@ -272,13 +306,38 @@ def _advance(
         entries = result.entries
     else:
         history = load_history(conn, catalog.workspace_id, customer_id)
-        result = fold(initial_state(catalog), history, catalog, classify)
+        # New messages are folded before they are stored (provisional ids below 0): add them.
+        history += [e for e in new_events if isinstance(e, MessageIn) and e.message_id < 0]
+        result = fold(
+            _starting_state(conn, catalog, customer_id, current), history, catalog, classify, replay=True
+        )
         entries = _reconcile(current, result.state, result.entries, new_events, now)
     new_ids = {e.message_id for e in new_events if isinstance(e, MessageIn)}
     result.intents = {mid: found for mid, found in result.intents.items() if mid in new_ids}
-    _write(conn, catalog, customer_id, current, result.state, entries, result.intents, now)
+    writes.add(customer_id, current, result.state, entries)
     states[customer_id] = result.state
     return result.intents, entries
+
+
+def _starting_state(conn: Connection, catalog: Catalog, customer_id: int, current: State) -> State:
+    """Where the customer started, for a replay: the first audit entry's `from` on each track, or the
+    current status on a track nothing ever moved. Not the catalog's first status: a reorder or an
+    archived first status must not move anyone by itself."""
+    ws = catalog.workspace_id
+    first_ids = (
+        select(func.min(SC.c.id))
+        .where(SC.c.workspace_id == ws, SC.c.customer_id == customer_id)
+        .group_by(SC.c.track)
+    )
+    started = dict(
+        conn.execute(
+            select(SC.c.track, SC.c.from_status).where(SC.c.workspace_id == ws, SC.c.id.in_(first_ids))
+        ).all()
+    )
+    state = initial_state(catalog)
+    for track, (key, _) in current.statuses.items():
+        state.statuses[track] = (started.get(track) or key, None)
+    return state
 
 
 def _reconcile(before: State, after: State, replayed: list[Entry], late: list, now: datetime) -> list[Entry]:
@@ -334,14 +393,15 @@ def load_states(
     ws = catalog.workspace_id
     if not customer_ids:
         return {}
+    when = _time_reader(conn)
     query = (
         select(
             C.c.id,
             C.c.opted_out,
-            C.c.last_inbound_at,
-            C.c.last_outbound_at,
-            C.c.waiting_since,
-            C.c.horizon_at,
+            when.column(C.c.last_inbound_at),
+            when.column(C.c.last_outbound_at),
+            when.column(C.c.waiting_since),
+            when.column(C.c.horizon_at),
         )
         .where(C.c.workspace_id == ws, C.c.id.in_(customer_ids))
         .order_by(C.c.id)
@@ -349,40 +409,81 @@ def load_states(
     if lock:
         query = query.with_for_update()
     states: dict[int, State] = {}
-    for row in conn.execute(query):
-        states[row.id] = State(
+    parse = when.parse
+    for cid, opted_out, inbound, outbound, waiting, horizon in conn.execute(query):
+        # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
+        states[cid] = State(
             {},
-            row.opted_out,
-            _aware(row.last_inbound_at),
-            _aware(row.last_outbound_at),
-            _aware(row.waiting_since),
-            None,
+            opted_out,
+            parse(inbound),
+            parse(outbound),
+            parse(waiting),
+            (parse(horizon), 9, "") if horizon is not None else None,
         )
-        if row.horizon_at is not None:
-            # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
-            states[row.id].horizon = (aware(row.horizon_at), 9, "")
     key_of_track = {t.id: t.key for t in catalog.tracks.values()}
+    by_id = catalog.by_id
     rows = conn.execute(
-        select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, CS.c.entered_at).where(
+        select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, when.column(CS.c.entered_at)).where(
             CS.c.workspace_id == ws, CS.c.customer_id.in_(customer_ids)
         )
     )
-    for row in rows:
-        track = key_of_track.get(row.track_id)
-        status = catalog.by_id.get(row.status_id)
+    for cid, track_id, status_id, entered in rows:
+        track = key_of_track.get(track_id)
+        status = by_id.get(status_id)
         if track and status:
-            states[row.customer_id].statuses[track] = (status.key, _aware(row.entered_at))
+            states[cid].statuses[track] = (status.key, parse(entered))
+    firsts = [(t.key, t.first.key) for t in catalog.tracks.values()]
     for state in states.values():
-        for track in catalog.tracks.values():
-            state.statuses.setdefault(track.key, (track.first.key, None))
+        for track, first in firsts:
+            if track not in state.statuses:
+                state.statuses[track] = (first, None)
     return states
+
+
+def _new_state(catalog: Catalog, now: datetime) -> State:
+    """A customer just created: on every track's first status since `now` (as create_customers wrote)."""
+    return State({t.key: (t.first.key, now) for t in catalog.tracks.values()})
+
+
+class _SqliteTimes:
+    """SQLite keeps times as ISO text in UTC; `datetime.fromisoformat` reads them several times faster
+    than the DateTime type's generic parser, which dominated loading a batch's states."""
+
+    @staticmethod
+    def column(col):
+        return type_coerce(col, String).label(col.name)
+
+    @staticmethod
+    def parse(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
+
+
+class _TypedTimes:
+    @staticmethod
+    def column(col):
+        return col
+
+    @staticmethod
+    def parse(value: datetime | None) -> datetime | None:
+        return aware(value) if value is not None else None
+
+
+def _time_reader(conn: Connection):
+    return _SqliteTimes if conn.dialect.name == "sqlite" else _TypedTimes
 
 
 def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
     """Every message and command of one customer, for a replay."""
     messages = conn.execute(
         select(
-            M.c.id, M.c.provider_at, M.c.channel, M.c.provider_id, M.c.direction, M.c.sender, M.c.text
+            M.c.id,
+            M.c.provider_at,
+            M.c.channel,
+            M.c.provider_id,
+            M.c.direction,
+            M.c.sender,
+            M.c.text,
+            M.c.opt,
         ).where(M.c.workspace_id == workspace_id, M.c.customer_id == customer_id)
     )
     from plugin.optout import opt_change
@@ -396,7 +497,8 @@ def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
             r.direction,
             r.sender,
             r.text,
-            opt_change(r.text) if r.direction == "inbound" else None,
+            # The stored flag (the provider's or the keyword's); rows stored before it existed: the body.
+            r.opt or (opt_change(r.text) if r.direction == "inbound" else None),
         )
         for r in messages
     ]
@@ -430,52 +532,60 @@ def _existing_messages(
     return found
 
 
-AlertHook = Callable[[Connection, Catalog, int, list[Entry], datetime], None]
+class _Writes:
+    """The writes of one engine call, gathered over all its customers and sent as one executemany
+    per statement (the batch path pays per batch, not per customer)."""
 
+    def __init__(self, catalog: Catalog, now: datetime) -> None:
+        self.catalog, self.now = catalog, now
+        self.statuses: list[dict] = []
+        self.customers: list[dict] = []
+        self.changes: list[dict] = []
+        self.message_ids: dict[int, int] = {}  # provisional id → stored id of the call's new messages
+        self.alerts: list[dict] = []
+        self.left: list[StatusInfo] = []
 
-def _write(
-    conn: Connection,
-    catalog: Catalog,
-    customer_id: int,
-    before: State,
-    after: State,
-    entries: list[Entry],
-    intents: dict[int, tuple[str, ...]],
-    now: datetime,
-) -> None:
-    ws = catalog.workspace_id
-    changed = [
-        {
-            "w": ws,
-            "c": customer_id,
-            "t": catalog.tracks[track].id,
-            "s": catalog.status(track, key).id,
-            "e": entered or now,
-        }
-        for track, (key, entered) in after.statuses.items()
-        if before.statuses.get(track) != (key, entered) and catalog.status(track, key) is not None
-    ]
-    if changed:
-        conn.execute(_UPDATE_STATUS, changed)
-    stage = catalog.status("stage", after.statuses["stage"][0]) if "stage" in after.statuses else None
-    conn.execute(
-        _UPDATE_CUSTOMER,
-        {
-            "w": ws,
-            "c": customer_id,
-            "opted_out": after.opted_out,
-            "li": after.last_inbound_at,
-            "lo": after.last_outbound_at,
-            "ws": after.waiting_since,
-            "h": after.horizon[0] if after.horizon else None,
-            "po": not (stage and stage.terminal),
-            "pr": stage.position if stage else 0,
-        },
-    )
-    if entries:
-        conn.execute(
-            _INSERT_CHANGE,
-            [
+    def add(
+        self,
+        customer_id: int,
+        before: State,
+        after: State,
+        entries: list[Entry],
+    ) -> None:
+        catalog, ws, now = self.catalog, self.catalog.workspace_id, self.now
+        for track, (key, entered) in after.statuses.items():
+            if before.statuses.get(track) == (key, entered):
+                continue
+            status = catalog.status(track, key)
+            if status is not None:
+                self.statuses.append(
+                    {
+                        "w": ws,
+                        "c": customer_id,
+                        "t": catalog.tracks[track].id,
+                        "s": status.id,
+                        "e": entered or now,
+                    }
+                )
+            old = catalog.status(track, before.statuses[track][0]) if track in before.statuses else None
+            if old is not None and old.archived and old.key != key:
+                self.left.append(old)
+        stage = catalog.status("stage", after.statuses["stage"][0]) if "stage" in after.statuses else None
+        self.customers.append(
+            {
+                "w": ws,
+                "c": customer_id,
+                "opted_out": after.opted_out,
+                "li": after.last_inbound_at,
+                "lo": after.last_outbound_at,
+                "ws": after.waiting_since,
+                "h": after.horizon[0] if after.horizon else None,
+                "po": not (stage and stage.terminal),
+                "pr": stage.position if stage else 0,
+            }
+        )
+        for e in entries:
+            self.changes.append(
                 {
                     "workspace_id": ws,
                     "customer_id": customer_id,
@@ -491,61 +601,59 @@ def _write(
                     "at": e.at,
                     "recorded_at": now,
                 }
-                for e in entries
-            ],
-        )
-    if intents:
-        conn.execute(
-            _UPDATE_INTENTS, [{"w": ws, "m": mid, "i": list(found)} for mid, found in intents.items()]
-        )
-    _queue_alerts(conn, catalog, customer_id, entries, now)
-    _purge_archived(conn, catalog, before, after)
-
-
-def _queue_alerts(
-    conn: Connection, catalog: Catalog, customer_id: int, entries: list[Entry], now: datetime
-) -> None:
-    """Entering a status with `alert` queues a notification in the same transaction (the outbox)."""
-    items = []
-    for e in entries:
-        status = catalog.status(e.track, e.to_status)
-        if e.applied and status is not None and status.alert:
-            items.append(
-                {
-                    "workspace_id": catalog.workspace_id,
-                    "kind": "alert",
-                    "customer_id": customer_id,
-                    "payload": {
-                        "track": e.track,
-                        "from": e.from_status,
-                        "to": e.to_status,
-                        "source": e.source,
-                        "actor": e.actor,
-                        "note": e.note,
-                        "at": e.at.isoformat(),
-                    },
-                    "due_at": now,
-                    "attempts": 0,
-                    "last_error": "",
-                    "created_at": now,
-                }
             )
-    if items:
-        conn.execute(insert(OutboxItem), items)
+            if e.applied:
+                status = catalog.status(e.track, e.to_status)
+                if status is not None and status.alert:
+                    self.alerts.append(_alert(ws, customer_id, e, now))
+
+    def flush(self, conn: Connection) -> None:
+        if self.statuses:
+            conn.execute(_UPDATE_STATUS, self.statuses)
+        if self.customers:
+            conn.execute(_UPDATE_CUSTOMER, self.customers)
+        if self.changes:
+            ids = self.message_ids
+            for row in self.changes:
+                mid = row["message_id"]
+                if mid is not None and mid < 0:
+                    row["message_id"] = ids[mid]
+            conn.execute(_INSERT_CHANGE, self.changes)
+        if self.alerts:
+            conn.execute(_INSERT_ALERT, self.alerts)
+        if self.left:
+            _purge_archived(conn, self.catalog, self.left)
 
 
-def _purge_archived(conn: Connection, catalog: Catalog, before: State, after: State) -> None:
+_INSERT_ALERT = insert(OutboxItem)
+
+
+def _alert(ws: int, customer_id: int, e: Entry, now: datetime) -> dict:
+    """Entering a status with `alert` queues a notification in the same transaction (the outbox)."""
+    return {
+        "workspace_id": ws,
+        "kind": "alert",
+        "customer_id": customer_id,
+        "payload": {
+            "track": e.track,
+            "from": e.from_status,
+            "to": e.to_status,
+            "source": e.source,
+            "actor": e.actor,
+            "note": e.note,
+            "at": e.at.isoformat(),
+        },
+        "due_at": now,
+        "attempts": 0,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
+def _purge_archived(conn: Connection, catalog: Catalog, left: list[StatusInfo]) -> None:
     """An archived status is deleted for real when its last customer leaves it (SPEC §3)."""
-    left = [
-        catalog.status(track, key)
-        for track, (key, _) in before.statuses.items()
-        if after.statuses.get(track, (None,))[0] != key
-    ]
-    archived = [s for s in left if s is not None and s.archived]
-    if not archived:
-        return
     purged = 0
-    for status in archived:
+    for status in {s.id: s for s in left}.values():
         occupied = exists().where(CS.c.workspace_id == catalog.workspace_id, CS.c.status_id == status.id)
         purged += conn.execute(
             delete(Status).where(

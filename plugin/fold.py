@@ -109,9 +109,12 @@ def initial_state(catalog: Catalog) -> State:
     return State({t.key: (t.first.key, None) for t in catalog.tracks.values()})
 
 
-def fold(state: State, events: Iterable[Event], catalog: Catalog, classify: Classifier) -> FoldResult:
-    """Applies `events` (any order) to a copy of `state`, in time order."""
-    return _Folder(catalog, classify, FoldResult(state.copy())).run(events)
+def fold(
+    state: State, events: Iterable[Event], catalog: Catalog, classify: Classifier, *, replay: bool = False
+) -> FoldResult:
+    """Applies `events` (any order) to a copy of `state`, in time order; `replay` when they are a
+    customer's whole history folded again (manual changes then stand as they were made)."""
+    return _Folder(catalog, classify, FoldResult(state.copy()), replay).run(events)
 
 
 @dataclass
@@ -119,6 +122,7 @@ class _Folder:
     catalog: Catalog
     classify: Classifier
     result: FoldResult
+    replay: bool = False
 
     def run(self, events: Iterable[Event]) -> FoldResult:
         state = self.result.state
@@ -134,6 +138,7 @@ class _Folder:
                     event.at,
                     automatic=event.automatic,
                     note=event.note,
+                    as_made=self.replay and not event.automatic,
                 )
             state.horizon = max(state.horizon or event.sort_key, event.sort_key)
         return self.result
@@ -178,6 +183,7 @@ class _Folder:
         note: str = "",
         message_id: int | None = None,
         system: bool = False,
+        as_made: bool = False,
     ) -> None:
         catalog_track = self.catalog.tracks.get(track)
         if catalog_track is None or track not in self.result.state.statuses:
@@ -188,13 +194,17 @@ class _Folder:
         current = catalog_track.status(current_key)
         target = catalog_track.status(to)
         if system:
-            decision = Decision(
-                target is not None, "system" if target else "the target status no longer exists"
-            )
+            if target is None or target.archived:
+                decision = Decision(False, f"{to} is archived or no longer exists")
+            else:
+                decision = Decision(True, "system")
         else:
-            decision = decide(
-                current.ref if current else None, target.ref if target else None, automatic=automatic
-            )
+            target_ref = target.ref if target else None
+            if as_made and target_ref is not None and target_ref.archived:
+                # A manual change was checked when it was made (no archived target then); a replay
+                # folds it as it was made, so its customer keeps a status archived since (SPEC §3).
+                target_ref = replace(target_ref, archived=False)
+            decision = decide(current.ref if current else None, target_ref, automatic=automatic)
         self.result.entries.append(
             Entry(
                 track, current_key, to, source, actor, decision.applied, decision.reason, at, note, message_id

@@ -192,6 +192,8 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(16))
     intents: Mapped[list] = mapped_column(JSON, default=list)
     media: Mapped[list] = mapped_column(JSON, default=list)
+    # "out"/"in" when the provider flagged an opt-out change (or the body was STOP/START).
+    opt: Mapped[str | None] = mapped_column(String(3))
     __table_args__ = (
         customer_fk(),
         UniqueConstraint("workspace_id", "channel", "provider_id"),

@@ -148,6 +148,9 @@ class Catalog:
         names = {}
         for t in tracks:
             for s in t.active:
+                # Each word too, so a typo of one word ("hto") still finds "Hot Lead".
+                for word in _fold(s.label).split() + _fold(s.key).split():
+                    names.setdefault(word, s)
                 names[_fold(s.key)] = s
                 names[_fold(s.label)] = s
         best = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.5)
@@ -168,7 +171,7 @@ def _prefix(s: StatusInfo, wanted: str) -> bool:
     return len(wanted) >= 2 and (_fold(s.key).startswith(wanted) or _fold(s.label).startswith(wanted))
 
 
-_cache: dict[tuple[int, int], Catalog] = {}
+_cache: dict[tuple[str, int, int], Catalog] = {}
 _cache_lock = threading.Lock()
 
 
@@ -181,7 +184,9 @@ def load_catalog(conn: Connection, workspace_id: int, version: int | None = None
 
             raise UnknownWorkspace(f"workspace {workspace_id} does not exist")
         version = row[0]
-    cached = _cache.get((workspace_id, version))
+    # Keyed by database too: one process (a test run, a CLI pointed elsewhere) may see several.
+    key = (str(conn.engine.url), workspace_id, version)
+    cached = _cache.get(key)
     if cached is not None:
         return cached
     template = conn.execute(select(Workspace.template).where(Workspace.id == workspace_id)).scalar_one()
@@ -224,5 +229,5 @@ def load_catalog(conn: Connection, workspace_id: int, version: int | None = None
     with _cache_lock:
         if len(_cache) > 256:
             _cache.clear()
-        _cache[(workspace_id, version)] = catalog
+        _cache[key] = catalog
     return catalog

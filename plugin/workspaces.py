@@ -267,3 +267,23 @@ def is_admin(conn: Connection, workspace_id: int, user_id: str) -> bool:
 def require_admin(role: str) -> None:
     if role != "admin":
         raise NotAllowed("only admins can change status lists, rules, tokens and settings; ask an admin")
+
+
+def list_admins(conn: Connection, workspace_id: int) -> list[str]:
+    return list(
+        conn.execute(
+            select(SlackAdmin.user_id)
+            .where(SlackAdmin.workspace_id == workspace_id)
+            .order_by(SlackAdmin.user_id)
+        ).scalars()
+    )
+
+
+def remove_admin(conn: Connection, workspace_id: int, user_id: str) -> None:
+    from sqlalchemy import delete
+
+    gone = conn.execute(
+        delete(SlackAdmin).where(SlackAdmin.workspace_id == workspace_id, SlackAdmin.user_id == user_id)
+    ).rowcount
+    if not gone:
+        raise StatushubError(f"{user_id!r} is not an admin of this workspace", field="user_id")

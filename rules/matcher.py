@@ -9,6 +9,7 @@ import ahocorasick
 
 from rules.pack import IntentSpec, Pack, merge_intents
 from rules.patterns import compile_regex, is_regex, phrase_key
+from rules.prefilter import UNGATED_CHARS, required_literals
 from rules.text import joins_words, normalize
 
 Overrides = Mapping[str, Mapping[str, str | None]]
@@ -24,27 +25,39 @@ class Match:
 
 def compile_packs(packs: Sequence[Pack]) -> Matcher:
     """Build the matcher for packs used together, in the order given. Raises PackError if they clash."""
-    return Matcher(merge_intents(packs))
+    return Matcher(merge_intents(packs), ignore=[pattern for pack in packs for pattern in pack.ignore])
 
 
 class Matcher:
     """Matches normalized text against all phrases at once; the cost per message is flat in their number."""
 
-    def __init__(self, intents: Sequence[IntentSpec]) -> None:
+    def __init__(self, intents: Sequence[IntentSpec], ignore: Sequence[str] = ()) -> None:
         self.intents: tuple[IntentSpec, ...] = tuple(intents)
+        self.ignore: tuple[str, ...] = tuple(dict.fromkeys(ignore))
         self._index = {intent.name: i for i, intent in enumerate(self.intents)}
-        phrases: dict[str, list[int]] = {}
-        regexes: dict[str, list[int]] = {}
+        # An ignored pattern is a token owned by no intent: it wins the words it covers and yields nothing.
+        phrases: dict[str, list[int]] = {phrase_key(p): [] for p in self.ignore if not is_regex(p)}
+        regexes: dict[str, list[int]] = {p: [] for p in self.ignore if is_regex(p)}
         for i, intent in enumerate(self.intents):
             for pattern in intent.patterns:
                 owners = regexes if is_regex(pattern) else phrases
                 key = pattern if is_regex(pattern) else phrase_key(pattern)
                 if i not in owners.setdefault(key, []):
                     owners[key].append(i)
-        self._automaton = _build_automaton(phrases)
         self._regexes = tuple((compile_regex(pattern), tuple(owners)) for pattern, owners in regexes.items())
+        gates: dict[str, list[int]] = {}
+        always: list[int] = []
+        for number, (regex, _owners) in enumerate(self._regexes):
+            literals = required_literals(regex)
+            if literals is None:
+                always.append(number)
+            for literal in literals or ():
+                gates.setdefault(literal, []).append(number)
+        self._always_run = tuple(always)
+        self._automaton = _build_automaton(phrases, gates)
         self._conditional = tuple(
-            intent.conditions.channels is not None or bool(intent.conditions.status) for intent in self.intents
+            intent.conditions.channels is not None or bool(intent.conditions.status)
+            for intent in self.intents
         )
 
     def match(
@@ -97,16 +110,24 @@ class Matcher:
     def _matched_indexes(self, text: str) -> set[int]:
         """Indexes of intents owning a token of `text` once tokens are chosen leftmost-longest."""
         spans: list[tuple[int, int, tuple[int, ...]]] = []
+        run = set(self._always_run)
         if self._automaton is not None and text:
             last = len(text) - 1
-            for end, (length, check_left, check_right, owners) in self._automaton.iter(text):
+            for end, (length, check_left, check_right, owners, gates) in self._automaton.iter(text):
+                if gates:
+                    run.update(gates)
+                if owners is None:
+                    continue
                 start = end - length + 1
                 if check_left and start > 0 and joins_words(text[start - 1]):
                     continue
                 if check_right and end < last and joins_words(text[end + 1]):
                     continue
                 spans.append((start, -end - 1, owners))
-        for regex, owners in self._regexes:
+        if self._regexes and not text.isascii() and not UNGATED_CHARS.isdisjoint(text):
+            run = range(len(self._regexes))
+        for number in run:
+            regex, owners = self._regexes[number]
             for found in regex.finditer(text):
                 if found.end() > found.start():
                     spans.append((found.start(), -found.end(), owners))
@@ -130,11 +151,20 @@ class Matcher:
         return matched
 
 
-def _build_automaton(phrases: Mapping[str, list[int]]) -> ahocorasick.Automaton | None:
-    if not phrases:
+def _build_automaton(
+    phrases: Mapping[str, list[int]], gates: Mapping[str, list[int]]
+) -> ahocorasick.Automaton | None:
+    """One automaton for phrases (owners: intent indexes, () for ignored phrases) and regex gates.
+
+    Each key maps to (length, check left edge, check right edge, owners or None, regexes to run).
+    """
+    if not phrases and not gates:
         return None
     automaton = ahocorasick.Automaton()
-    for phrase, owners in phrases.items():
-        automaton.add_word(phrase, (len(phrase), joins_words(phrase[0]), joins_words(phrase[-1]), tuple(owners)))
+    for key in phrases.keys() | gates.keys():
+        owners = tuple(phrases[key]) if key in phrases else None
+        automaton.add_word(
+            key, (len(key), joins_words(key[0]), joins_words(key[-1]), owners, tuple(gates.get(key, ())))
+        )
     automaton.make_automaton()
     return automaton

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,9 @@ class Pack:
     intents: tuple[IntentSpec, ...]
     description: str = ""
     source: str = ""
+    # Phrases that mean no intent, such as "don't need shipping": they take their words out of the
+    # leftmost-longest selection, so "shipping" inside them matches nothing.
+    ignore: tuple[str, ...] = ()
 
 
 def available_packs() -> list[str]:
@@ -124,7 +128,9 @@ def load_pack(
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise PackError([Problem(label, None, "", f"cannot read the pack: {error.strerror or error}")]) from None
+        raise PackError(
+            [Problem(label, None, "", f"cannot read the pack: {error.strerror or error}")]
+        ) from None
     except UnicodeDecodeError:
         raise PackError([Problem(label, None, "", "the pack is not UTF-8 text")]) from None
     return parse_pack(text, label, known, templates=templates)
@@ -150,6 +156,8 @@ def parse_pack(
         document = load_yaml(text)
     except YAMLSourceError as error:
         raise PackError([Problem(source, error.line, "", str(error))]) from None
+    if document is None:
+        raise PackError([Problem(source, 1, "", "the pack is empty")])
     if not isinstance(document, dict):
         raise PackError([Problem(source, getattr(document, "line", 1), "", "a pack must be a YAML mapping")])
     try:
@@ -159,9 +167,18 @@ def parse_pack(
     problems = _check_meaning(data, known, templates)
     if problems:
         raise PackError(_problems(source, document, problems))
-    intents = tuple(_intent(raw, data["pack"], source, line_of(document, ("intents", i))) for i, raw in
-                    enumerate(data["intents"]))
-    return Pack(data["pack"], data["language"], intents, data["description"], source)
+    intents = tuple(
+        _intent(raw, data["pack"], source, line_of(document, ("intents", i)))
+        for i, raw in enumerate(data["intents"])
+    )
+    return Pack(
+        data["pack"],
+        data["language"],
+        intents,
+        data["description"],
+        source,
+        tuple(dict.fromkeys(data["ignore"])),
+    )
 
 
 def merge_intents(packs: Sequence[Pack]) -> tuple[IntentSpec, ...]:
@@ -175,22 +192,40 @@ def merge_intents(packs: Sequence[Pack]) -> tuple[IntentSpec, ...]:
     pack_sources: dict[str, str] = {}
     for pack in packs:
         if pack.name in pack_sources:
-            problems.append(Problem(pack.source, 1, "pack", f"pack {pack.name!r} is already loaded from "
-                                                            f"{pack_sources[pack.name]}"))
+            problems.append(
+                Problem(
+                    pack.source,
+                    1,
+                    "pack",
+                    f"pack {pack.name!r} is already loaded from {pack_sources[pack.name]}",
+                )
+            )
             continue
         pack_sources[pack.name] = pack.source
         for intent in pack.intents:
             base = merged.get(intent.name)
             if base is None and intent.extends:
-                problems.append(Problem(intent.source, intent.line, f"{intent.name}.extends",
-                                        f"no earlier pack defines intent {intent.name!r}; list the pack that "
-                                        "defines it before this one"))
+                problems.append(
+                    Problem(
+                        intent.source,
+                        intent.line,
+                        f"{intent.name}.extends",
+                        f"no earlier pack defines intent {intent.name!r}; list the pack that "
+                        "defines it before this one",
+                    )
+                )
             elif base is None:
                 merged[intent.name] = intent
             elif not intent.extends:
-                problems.append(Problem(intent.source, intent.line, f"{intent.name}.name",
-                                        f"duplicate intent {intent.name!r}, already defined in pack {base.pack!r} "
-                                        f"({base.source}:{base.line}); mark it `extends: true` to add to it"))
+                problems.append(
+                    Problem(
+                        intent.source,
+                        intent.line,
+                        f"{intent.name}.name",
+                        f"duplicate intent {intent.name!r}, already defined in pack {base.pack!r} "
+                        f"({base.source}:{base.line}); mark it `extends: true` to add to it",
+                    )
+                )
             else:
                 merged[intent.name] = _extended(base, intent)
     if problems:
@@ -200,15 +235,29 @@ def merge_intents(packs: Sequence[Pack]) -> tuple[IntentSpec, ...]:
 
 def _extended(base: IntentSpec, extra: IntentSpec) -> IntentSpec:
     patterns = tuple(dict.fromkeys(base.patterns + extra.patterns))
-    examples = Examples(base.examples.match + extra.examples.match,
-                        base.examples.no_match + extra.examples.no_match)
-    return IntentSpec(base.name, base.pack, base.assign, base.assign_by_template, patterns, base.conditions,
-                      examples, False, base.description, base.source, base.line)
+    examples = Examples(
+        base.examples.match + extra.examples.match, base.examples.no_match + extra.examples.no_match
+    )
+    return IntentSpec(
+        base.name,
+        base.pack,
+        base.assign,
+        base.assign_by_template,
+        patterns,
+        base.conditions,
+        examples,
+        False,
+        base.description,
+        base.source,
+        base.line,
+    )
 
 
 def _looks_like_path(source: str | os.PathLike[str]) -> bool:
     text = os.fspath(source)
-    return isinstance(source, os.PathLike) or os.sep in text or "/" in text or text.endswith((".yaml", ".yml"))
+    return (
+        isinstance(source, os.PathLike) or os.sep in text or "/" in text or text.endswith((".yaml", ".yml"))
+    )
 
 
 def _pack_path(source: str | os.PathLike[str]) -> Path:
@@ -251,24 +300,37 @@ def _check_meaning(data: dict[str, Any], known: Known | None, templates: Mapping
     for i, intent in enumerate(data["intents"]):
         at = ("intents", i)
         if intent["name"] in first_index:
-            problems.append((at + ("name",), f"duplicate intent {intent['name']!r} (also intents[{first_index[intent['name']]}])"))
+            problems.append(
+                (
+                    at + ("name",),
+                    f"duplicate intent {intent['name']!r} (also intents[{first_index[intent['name']]}])",
+                )
+            )
         first_index.setdefault(intent["name"], i)
         if intent["extends"]:
             for key in ("assign", "assign_by_template", "conditions"):
                 if intent[key]:
-                    problems.append((at + (key,), f"an intent with `extends: true` takes {key} from the intent "
-                                                  "it extends; remove it here"))
+                    problems.append(
+                        (
+                            at + (key,),
+                            f"an intent with `extends: true` takes {key} from the intent "
+                            "it extends; remove it here",
+                        )
+                    )
         problems += _check_assignment(at + ("assign",), intent["assign"], known)
         for template, assignment in intent["assign_by_template"].items():
             where = at + ("assign_by_template", template)
             if templates is not None and template not in templates:
-                problems.append((where, f"unknown template {template!r} (known: {', '.join(sorted(templates))})"))
+                problems.append(
+                    (where, f"unknown template {template!r} (known: {', '.join(sorted(templates))})")
+                )
                 continue
             problems += _check_assignment(where, assignment, templates[template] if templates else known)
         for track, keys in intent["conditions"].get("status", {}).items():
             for j, key in enumerate(keys):
-                problems += _check_assignment(at + ("conditions", "status", track, j), {track: key}, known,
-                                              pointed=True)
+                problems += _check_assignment(
+                    at + ("conditions", "status", track, j), {track: key}, known, pointed=True
+                )
     return problems
 
 
@@ -281,8 +343,13 @@ def _check_assignment(at: tuple[Any, ...], assignment: Mapping[str, str], known:
         if track not in known:
             problems.append((where, f"unknown track {track!r} (known: {', '.join(sorted(known))})"))
         elif status not in known[track]:
-            problems.append((where, f"unknown status {status!r} on track {track!r} "
-                                    f"(known: {', '.join(sorted(known[track]))})"))
+            problems.append(
+                (
+                    where,
+                    f"unknown status {status!r} on track {track!r} "
+                    f"(known: {', '.join(sorted(known[track]))})",
+                )
+            )
     return problems
 
 
@@ -297,18 +364,27 @@ def _flatten(messages: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any,
 
 
 def _problems(source: str, document: Any, found: list[tuple[tuple[Any, ...], str]]) -> list[Problem]:
-    problems = [Problem(source, line_of(document, path), _field_name(document, path), message.rstrip("."))
-                for path, message in found]
+    problems = [
+        Problem(source, line_of(document, path), _field_name(document, path), message.rstrip("."))
+        for path, message in found
+    ]
     return sorted(problems, key=lambda problem: problem.line or 0)
 
 
 def _field_name(document: Any, path: tuple[Any, ...]) -> str:
+    """`ask_price.patterns[1]`: the intent by name (or `intents[3]`), then keys and list indexes."""
+    path = tuple(step for step in path if step != "_schema")
     parts: list[str] = []
     rest = path
     if len(path) >= 2 and path[0] == "intents" and isinstance(path[1], int):
         name = node_at(document, path[:2] + ("name",))
-        parts.append(name if isinstance(name, str) and name else f"intents[{path[1]}]")
+        named = isinstance(name, str) and re.fullmatch(r"[a-z0-9_]+", name)
+        parts.append(name if named else f"intents[{path[1]}]")
         rest = path[2:]
-    for step in rest:
-        parts.append(f"[{step}]" if isinstance(step, int) else ("." if parts else "") + str(step))
+    for depth, step in enumerate(rest):
+        container = node_at(document, path[: len(path) - len(rest) + depth])
+        if isinstance(step, int) and isinstance(container, list):
+            parts.append(f"[{step}]")
+        else:
+            parts.append(("." if parts else "") + str(step))
     return "".join(parts)

@@ -10,7 +10,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from rules.patterns import compile_regex, is_regex, phrase_key
 
-SLUG = validate.Regexp(r"^[a-z0-9_]+$", error="must be a key of lowercase letters, digits and _, not {input!r}")
+SLUG = validate.Regexp(
+    r"^[a-z0-9_]+$", error="must be a key of lowercase letters, digits and _, not {input!r}"
+)
 _TEMPLATE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _YAML_BOOLEAN_HINT = " (YAML reads unquoted yes/no/on/off as true/false: quote it)"
 
@@ -52,7 +54,7 @@ class _KeyedMap(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            raise ValidationError(f"must be a mapping of {self._key_kind} to a value, not {type(value).__name__}")
+            raise ValidationError(f"must be a mapping of {self._key_kind} to a value, not {yaml_kind(value)}")
         loaded: dict[str, Any] = {}
         errors: dict[str, Any] = {}
         for key, item in value.items():
@@ -66,6 +68,25 @@ class _KeyedMap(fields.Field):
         if errors:
             raise ValidationError(errors)
         return loaded
+
+
+def yaml_kind(value: Any) -> str:
+    """How YAML wrote `value`, for error messages."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return (
+        "a list"
+        if isinstance(value, list)
+        else "a mapping"
+        if isinstance(value, dict)
+        else type(value).__name__
+    )
 
 
 def _status_key(value: Any) -> str:
@@ -115,7 +136,9 @@ class IntentSchema(Schema):
     extends = fields.Boolean(load_default=False, truthy={True}, falsy={False})
     assign = _KeyedMap(_status_key, _TRACK_KEY, "track", load_default=dict)
     assign_by_template = _KeyedMap(_assignment, _TEMPLATE_KEY, "template key", load_default=dict)
-    patterns = fields.List(_Pattern(), required=True, validate=validate.Length(min=1, error="must not be empty"))
+    patterns = fields.List(
+        _Pattern(), required=True, validate=validate.Length(min=1, error="must not be empty")
+    )
     conditions = fields.Nested(_ConditionsSchema, load_default=dict)
     examples = fields.Nested(_ExamplesSchema, load_default=dict)
 
@@ -127,9 +150,12 @@ class PackSchema(Schema):
     pack = _Text(required=True, validate=SLUG)
     language = _Text(
         required=True,
-        validate=validate.Regexp(r"^[a-z]{2,3}(-[a-z0-9]+)*$", error="must be a language tag such as en or pt-br"),
+        validate=validate.Regexp(
+            r"^[a-z]{2,3}(-[a-z0-9]+)*$", error="must be a language tag such as en or pt-br"
+        ),
     )
     description = _Text(load_default="")
+    ignore = fields.List(_Pattern(), load_default=list)
     intents = fields.List(
         fields.Nested(IntentSchema), required=True, validate=validate.Length(min=1, error="must not be empty")
     )

@@ -45,7 +45,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMappi
         try:
             duplicate = key in mapping
         except TypeError:
-            raise YAMLSourceError(f"a mapping key must be a plain value, not {type(key).__name__}", line) from None
+            raise YAMLSourceError(
+                f"a mapping key must be a plain value, not {type(key).__name__}", line
+            ) from None
         if duplicate:
             # PyYAML silently keeps the last of two equal keys; in a pack that hides half of an intent.
             raise YAMLSourceError(f"duplicate key {key!r} (first on line {mapping.key_lines[key]})", line)
@@ -72,6 +74,9 @@ def load_yaml(text: str) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "invalid YAML"
+        if error.problem and error.context and error.context_mark and error.context_mark is not mark:
+            # "expected ']'" is found at the end of the file; where the unclosed thing began helps more.
+            problem += f" ({error.context} on line {error.context_mark.line + 1})"
         raise YAMLSourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as error:
         raise YAMLSourceError(f"invalid YAML: {error}", None) from None
@@ -97,10 +102,9 @@ def node_at(document: Any, path: Sequence[Any]) -> Any:
     """The raw value at `path`, or None when the path leaves the document."""
     node = document
     for step in path:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]
-        else:
+        in_mapping = isinstance(node, dict) and step in node
+        in_sequence = isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        if not (in_mapping or in_sequence):
             return None
+        node = node[step]
     return node

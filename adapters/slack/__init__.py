@@ -1,0 +1,108 @@
+"""Slack: slash commands, the customer card, App Home, Slack Connect messages and alerts (SPEC §6).
+
+One Request URL, `POST /slack/events`, served by a slack-bolt App built in `init_app` (never at
+import) with `process_before_response=True`: every listener commits before the HTTP answer, so
+an acknowledged request is never lost, and under sync workers Bolt does not poll (STYLE §11).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+
+from flask import Flask, request
+from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from plugin.app import hub
+from plugin.db import reading
+from plugin.outbox import SENDERS_KEY
+from plugin.schema import Workspace
+
+log = logging.getLogger("statushub.slack")
+DEFAULT_COMMANDS = {"status": "/status", "log": "/log", "leads": "/leads"}
+
+
+def authorize(enterprise_id, team_id, logger):
+    """The workspace installed in this Slack team answers with its bot token."""
+    with reading(hub().engine) as conn:
+        row = conn.execute(
+            select(Workspace.id, Workspace.slack_bot_token, Workspace.settings).where(
+                Workspace.slack_team_id == (team_id or "")
+            )
+        ).first()
+    # An unknown team still reaches the listener, which answers that it is not connected (Bolt's own
+    # refusal would call the response_url synchronously).
+    settings = (row.settings if row else None) or {}
+    return AuthorizeResult(
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        bot_token=row.slack_bot_token if row else None,
+        bot_user_id=settings.get("slack_bot_user_id"),
+        bot_id=settings.get("slack_bot_id"),
+    )
+
+
+def command_names(env=None) -> dict[str, str]:
+    """Command names are configurable (STATUSHUB_SLACK_STATUS_COMMAND etc.); these are the defaults."""
+    env = os.environ if env is None else env
+    return {
+        key: env.get(f"STATUSHUB_SLACK_{key.upper()}_COMMAND") or default
+        for key, default in DEFAULT_COMMANDS.items()
+    }
+
+
+def build_bolt(signing_secret: str, api_url: str) -> App:
+    from adapters.slack import actions, commands, events, home
+
+    bolt = App(
+        signing_secret=signing_secret,
+        authorize=authorize,
+        process_before_response=True,
+        client=WebClient(base_url=api_url),
+        token_verification_enabled=False,
+        request_verification_enabled=True,
+        logger=log,
+    )
+
+    @bolt.error
+    def on_error(error, body):
+        # A failing listener answers 5xx so Slack retries; a database outage says so (503).
+        status = 503 if isinstance(error, DBAPIError) else 500
+        log.error("slack listener failed", extra={"error": type(error).__name__, "type": body.get("type")})
+        return BoltResponse(
+            status=status,
+            body=json.dumps({"error": {"code": "unavailable", "message": "retry later"}}),
+            headers={"content-type": "application/json"},
+        )
+
+    commands.register(bolt, command_names())
+    actions.register(bolt)
+    home.register(bolt)
+    events.register(bolt)
+    return bolt
+
+
+def init_app(app: Flask) -> None:
+    from adapters.slack.alerts import send_alert
+
+    settings = app.extensions["statushub"].settings
+    app.extensions.setdefault(SENDERS_KEY, {})["alert"] = functools.partial(
+        send_alert, api_url=settings.slack_api_url
+    )
+    if not settings.slack_signing_secret:
+        log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is off")
+        return
+    bolt = build_bolt(settings.slack_signing_secret, settings.slack_api_url)
+    handler = SlackRequestHandler(bolt)
+    app.extensions["statushub_slack"] = bolt
+
+    @app.post("/slack/events", endpoint="slack_events")
+    def slack_events():
+        return handler.handle(request)

@@ -1,0 +1,36 @@
+"""The `alert` outbox sender: posts a customer entering an alerting status to the alert channel."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from adapters.slack import blocks, webapi
+from plugin.db import reading
+from plugin.outbox import Job, Undeliverable
+from plugin.schema import Customer, Workspace
+from plugin.statuses import load_catalog
+
+
+def send_alert(engine: Engine, job: Job, *, api_url: str) -> None:
+    """chat.postMessage to the workspace's alert channel with its bot token; raises to be retried."""
+    with reading(engine) as conn:
+        ws = conn.execute(
+            select(Workspace.slack_bot_token, Workspace.alert_channel).where(Workspace.id == job.workspace_id)
+        ).first()
+        if ws is None or not ws.slack_bot_token or not ws.alert_channel:
+            raise Undeliverable("the workspace has no Slack bot token or alert channel")
+        name = conn.execute(
+            select(Customer.name).where(
+                Customer.workspace_id == job.workspace_id, Customer.id == job.customer_id
+            )
+        ).scalar()
+        catalog = load_catalog(conn, job.workspace_id)
+    payload = job.payload
+    status = catalog.status(payload.get("track", ""), payload.get("to", ""))
+    text, found = blocks.alert_message(name or "a customer", job.customer_id or 0, payload, status)
+    webapi.call(
+        api_url,
+        ws.slack_bot_token,
+        "chat.postMessage",
+        {"channel": ws.alert_channel, "text": text, "blocks": found, "unfurl_links": False},
+    )

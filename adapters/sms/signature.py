@@ -1,0 +1,44 @@
+"""Twilio's request signature: the URL Twilio called, rebuilt as it saw it, and RequestValidator (STYLE §4).
+
+Behind a TLS proxy the app sees http://internal:8000 while Twilio signed https://public.example; the
+signed URL comes from STATUSHUB_PUBLIC_URL, or from X-Forwarded-* only when the deployment says it is
+behind a proxy (twilio-python #751, #392, #477): trusting those headers otherwise lets anyone pick the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
+from werkzeug.wrappers import Request
+
+from plugin.config import Settings
+
+
+def signed_url(request: Request, settings: Settings) -> str:
+    """The URL Twilio requested: scheme, host and port from the public URL or the proxy, then path and query."""
+    query = request.query_string.decode("latin-1")
+    tail = request.path + (f"?{query}" if query else "")
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        return f"{public.scheme}://{public.netloc}{public.path.rstrip('/')}{tail}"
+    if settings.behind_proxy:
+        proto = _first(request.headers.get("X-Forwarded-Proto")) or request.scheme
+        host = _first(request.headers.get("X-Forwarded-Host")) or request.host
+        return f"{proto}://{host}{tail}"
+    return request.url
+
+
+def _first(value: str | None) -> str | None:
+    # A chain of proxies appends: the first value is what the client (Twilio) used.
+    return value.split(",")[0].strip() if value else None
+
+
+def is_signed(auth_token: str, url: str, form: Mapping, headers: Mapping) -> bool:
+    """True when X-Twilio-Signature matches; `form` is the MultiDict, so repeated keys count too."""
+    signature = headers.get("X-Twilio-Signature")
+    if not signature or not auth_token:
+        return False
+    algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER))
+    return RequestValidator(auth_token).validate(url, form, signature, algorithm)

@@ -1,0 +1,59 @@
+"""The web chat event body (SPEC §5) as a marshmallow schema; the first bad field names the error."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from plugin.errors import StatushubError
+
+
+class VisitorSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class EventSchema(Schema):
+    """Unknown fields are ignored, so a platform may send more than statushub reads."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    workspace = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    visitor = fields.Nested(VisitorSchema, required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(("inbound", "outbound")))
+    sender = fields.String(required=True, validate=validate.OneOf(("customer", "agent", "bot")))
+    text = fields.String(required=True, validate=validate.Length(max=100_000))
+    timestamp = fields.AwareDateTime(required=True, format="iso")
+
+    @validates_schema
+    def sender_fits_direction(self, data, **_kwargs):
+        inbound = data.get("direction") == "inbound"
+        if data.get("sender") and inbound != (data["sender"] == "customer"):
+            raise ValidationError(
+                "inbound messages come from the customer; outbound ones from an agent or a bot", "sender"
+            )
+
+
+_schema = EventSchema()
+
+
+def load_event(document: dict) -> dict:
+    """The validated event, or StatushubError naming the first bad field (`visitor.id`)."""
+    try:
+        return _schema.load(document)
+    except ValidationError as exc:
+        field, message = _first(exc.messages)
+        raise StatushubError(f"{field}: {message}", field=field) from None
+
+
+def _first(messages, prefix: str = "") -> tuple[str, str]:
+    if isinstance(messages, dict):
+        name = next(iter(messages))
+        return _first(messages[name], f"{prefix}{name}" if not prefix else f"{prefix}.{name}")
+    if isinstance(messages, list) and messages:
+        return _first(messages[0], prefix)
+    return prefix or "body", str(messages)

@@ -1,0 +1,169 @@
+"""Bulk speed of the engine's batch path against a plain Core insert of the same rows (Issue 2).
+
+Applies N inbound messages to M customers through `plugin.inbox.receive` (the path every channel
+takes: customers, messages, reply track, intent rules, policy, audit, outbox), B messages per
+transaction, on a fresh SQLite file; then inserts the same message rows into a second fresh
+database with a plain Core executemany, same batch size. Prints both rates and their ratio.
+
+    .venv/bin/python bench/engine.py [--messages 100000] [--customers 10000] [--batch 1000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from plugin.db import make_engine, transaction, upgrade  # noqa: E402
+from plugin.events import MessageEvent  # noqa: E402
+from plugin.inbox import receive  # noqa: E402
+from plugin.intents import classifier_for  # noqa: E402
+from plugin.schema import Customer, Message  # noqa: E402
+from plugin.statuses import load_catalog  # noqa: E402
+from plugin.workspaces import create_workspace  # noqa: E402
+
+TEXTS = [
+    "hello",
+    "hi there, is this the store?",
+    "how much is the blue jacket",
+    "what are your payment options",
+    "can I pay by credit card",
+    "not interested, thanks",
+    "ok thanks",
+    "do you ship to Canada?",
+    "I want to buy it",
+    "is it still available",
+    "maybe later",
+    "thank you so much",
+]
+START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def phone(i: int) -> str:
+    return f"+1555{i:07d}"
+
+
+def messages(count: int, customers: int, seed: int = 7) -> list[tuple[int, str, str, datetime]]:
+    """(customer index, text, provider id, provider time), in time order as providers deliver them."""
+    rng = random.Random(seed)
+    return [
+        (i % customers, rng.choice(TEXTS), f"SM{i:032d}", START + timedelta(seconds=i)) for i in range(count)
+    ]
+
+
+def fresh_database(directory: Path, name: str):
+    url = f"sqlite:///{directory / name}"
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(engine) as conn:
+        ws = create_workspace(conn, "bench", name="Bench", now=START)
+    return engine, ws
+
+
+def run_engine(directory: Path, rows, batch: int) -> float:
+    engine, ws = fresh_database(directory, "engine.db")
+    events = [
+        MessageEvent(ws, "sms", f"sms:{phone(c)}", "inbound", "customer", text, pid, at)
+        for c, text, pid, at in rows
+    ]
+    with transaction(engine) as conn:
+        # Loading the rule packs is a once-per-process start-up cost, not a per-message one.
+        classifier_for(conn, load_catalog(conn, ws))
+    started = time.perf_counter()
+    for i in range(0, len(events), batch):
+        with transaction(engine) as conn:
+            receive(conn, ws, events[i : i + batch], now=START)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def run_raw(directory: Path, rows, customers: int, batch: int) -> float:
+    engine, ws = fresh_database(directory, "raw.db")
+    with transaction(engine) as conn:
+        ids = (
+            conn.execute(
+                insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "workspace_id": ws,
+                        "name": phone(c),
+                        "opted_out": False,
+                        "priority_open": True,
+                        "priority_rank": 0,
+                        "created_at": START,
+                    }
+                    for c in range(customers)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+    table = Message.__table__
+    message_rows = [
+        {
+            "workspace_id": ws,
+            "customer_id": ids[c],
+            "channel": "sms",
+            "direction": "inbound",
+            "sender": "customer",
+            "text": text,
+            "provider_id": pid,
+            "provider_at": at,
+            "received_at": START,
+            "delivery_status": None,
+            "error_code": None,
+            "intents": [],
+            "media": [],
+        }
+        for c, text, pid, at in rows
+    ]
+    started = time.perf_counter()
+    for i in range(0, len(message_rows), batch):
+        with transaction(engine) as conn:
+            conn.execute(insert(table), message_rows[i : i + batch])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--profile", action="store_true", help="profile the engine run (cProfile)")
+    args = parser.parse_args()
+    rows = messages(args.messages, args.customers)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+        engine_s = run_engine(directory, rows, args.batch)
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        raw_s = run_raw(directory, rows, args.customers, args.batch)
+    engine_rate, raw_rate = args.messages / engine_s, args.messages / raw_s
+    print(
+        f"{args.messages:,} inbound messages, {args.customers:,} customers, "
+        f"{args.batch:,} per transaction, SQLite"
+    )
+    print(f"engine (inbox.receive): {engine_rate:10,.0f} msg/s  ({engine_s:.1f} s)")
+    print(f"raw Core insert:        {raw_rate:10,.0f} msg/s  ({raw_s:.1f} s)")
+    print(f"engine / raw:           {engine_rate / raw_rate:10.2f}  (target >= 0.33)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Sending a message to a customer over the API (SMS through the SMS adapter's sender)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import Response, current_app, request
+
+from plugin.app.api import schemas as s
+from plugin.app.api.endpoint import Call, route
+from plugin.clock import utcnow
+from plugin.db import transaction
+from plugin.deliveries import remember, remembered
+from plugin.queries import customer_row
+
+
+@route(
+    "/customers/<int:customer_id>/messages",
+    "POST",
+    summary="Send an SMS to the customer (never to an opted-out one)",
+    status=201,
+    body=s.MessageCreate,
+    response=s.MessageSent,
+    idempotent=False,
+    tags=("customers",),
+)
+def send(call: Call, customer_id: int):
+    # Twilio is called outside any open write transaction (a slow provider must not hold the database),
+    # so the Idempotency-Key is checked before and remembered just after, in its own transaction.
+    from adapters.sms.send import send_sms  # wiring may import adapters; the core never does
+
+    ws = call.owner.workspace_id
+    customer_row(call.conn, ws, customer_id)
+    key = request.headers.get("Idempotency-Key")
+    scope = f"api:{call.owner.token_id}"
+    if key:
+        key = hashlib.sha256(f"{request.method} {request.path} {key}".encode()).hexdigest()
+        hit = remembered(call.conn, ws, scope, key)
+        if hit is not None:
+            return Response(hit[1], status=hit[0], mimetype="application/json")
+    sent = send_sms(current_app._get_current_object(), ws, customer_id, call.body["text"], "agent")
+    body = s.MessageSent().dump(
+        {"customer_id": customer_id, "message_id": sent.message_id, "provider_id": sent.sid, "channel": "sms"}
+    )
+    text = json.dumps(body)
+    if key:
+        from plugin.app import hub
+
+        with transaction(hub().engine) as conn:
+            remember(conn, ws, scope, key, 201, text, utcnow())
+    return Response(text, status=201, mimetype="application/json")

@@ -1,0 +1,90 @@
+"""Prometheus metrics: requests by route and status (this process), and, read from the database at
+scrape time so every process reports the same totals, messages by channel, status changes by track and
+source, and the outbox depth."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
+
+from plugin.db import reading
+from plugin.schema import Message, OutboxItem, StatusChange
+
+
+class DatabaseCollector:
+    def __init__(self, app: Flask):
+        self.app = app  # the collector belongs to this app's registry, never to the module
+
+    def collect(self):
+        engine = self.app.extensions["statushub"].engine
+        messages = CounterMetricFamily(
+            "statushub_messages", "messages stored, by channel and direction", labels=["channel", "direction"]
+        )
+        changes = CounterMetricFamily(
+            "statushub_status_changes",
+            "applied status changes, by track and source",
+            labels=["track", "source"],
+        )
+        outbox = GaugeMetricFamily("statushub_outbox_depth", "outbox items neither sent nor dead-lettered")
+        try:
+            with reading(engine) as conn:
+                for channel, direction, n in conn.execute(
+                    select(Message.channel, Message.direction, func.count()).group_by(
+                        Message.channel, Message.direction
+                    )
+                ):
+                    messages.add_metric([channel, direction], n)
+                for track, source, n in conn.execute(
+                    select(StatusChange.track, StatusChange.source, func.count())
+                    .where(StatusChange.applied.is_(True))
+                    .group_by(StatusChange.track, StatusChange.source)
+                ):
+                    changes.add_metric([track, source], n)
+                outbox.add_metric(
+                    [],
+                    conn.execute(
+                        select(func.count())
+                        .select_from(OutboxItem)
+                        .where(OutboxItem.sent_at.is_(None), OutboxItem.dead_at.is_(None))
+                    ).scalar_one(),
+                )
+        except Exception:  # a scrape must answer even when the database does not
+            return
+        yield messages
+        yield changes
+        yield outbox
+
+
+def init_metrics(app: Flask) -> None:
+    registry = CollectorRegistry(auto_describe=False)
+    requests = Counter(
+        "statushub_http_requests",
+        "HTTP requests by route and status",
+        ["route", "method", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "statushub_http_request_seconds", "request time by route", ["route"], registry=registry
+    )
+    registry.register(DatabaseCollector(app))
+    app.extensions["statushub_metrics"] = registry
+
+    @app.before_request
+    def started():
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def count(response):
+        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        requests.labels(rule, request.method, str(response.status_code)).inc()
+        if hasattr(g, "metrics_started"):
+            latency.labels(rule).observe(time.perf_counter() - g.metrics_started)
+        return response
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

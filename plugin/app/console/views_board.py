@@ -1,0 +1,154 @@
+"""The board: a filter button per status with its count, the priority queue, and the stage board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import redirect, render_template, request, url_for
+from sqlalchemy import Connection, and_, func, select
+
+from plugin.app.console import bp
+from plugin.app.console.auth import engine, safe_back, visitor
+from plugin.clock import aware, utcnow
+from plugin.customers import resolve_customer
+from plugin.db import reading, transaction
+from plugin.engine import assign_status
+from plugin.intents import classifier_for
+from plugin.schema import Customer, CustomerStatus
+from plugin.statuses import Catalog, StatusInfo, load_catalog
+
+C, CS = Customer.__table__, CustomerStatus.__table__
+PAGE = 50  # rows of the priority queue per page
+COLUMN = 20  # cards per stage column; "+N more" opens the column's full, paginated queue
+
+
+def status_counts(conn: Connection, workspace_id: int) -> dict[int, int]:
+    """Customers per status id, every track at once (served by ix_customer_statuses_status)."""
+    rows = conn.execute(
+        select(CS.c.status_id, func.count()).where(CS.c.workspace_id == workspace_id).group_by(CS.c.status_id)
+    )
+    return {status_id: n for status_id, n in rows}
+
+
+def _priority_order():
+    return (
+        C.c.priority_open.desc(),
+        C.c.priority_rank.desc(),
+        C.c.waiting_since.asc().nulls_last(),
+        C.c.id.asc(),
+    )
+
+
+def priority_queue(
+    conn: Connection, catalog: Catalog, status: StatusInfo | None, offset: int = 0, limit: int = PAGE
+) -> list:
+    """Open first, highest stage first, longest waiting first (SPEC §5 sort=priority)."""
+    query = select(C.c.id, C.c.name, C.c.waiting_since, C.c.opted_out).where(
+        C.c.workspace_id == catalog.workspace_id
+    )
+    if status is not None:
+        query = query.join(
+            CS,
+            and_(
+                CS.c.workspace_id == C.c.workspace_id,
+                CS.c.customer_id == C.c.id,
+                CS.c.track_id == catalog.tracks[status.track].id,
+            ),
+        ).where(CS.c.status_id == status.id)
+    return conn.execute(query.order_by(*_priority_order()).offset(offset).limit(limit)).all()
+
+
+def stage_column(conn: Connection, catalog: Catalog, status: StatusInfo, limit: int = COLUMN) -> list:
+    """One column's cards, read from the priority columns the engine keeps in step with `stage` (every
+    holder of a stage status has its position as rank), so the priority index walks them in order."""
+    query = (
+        select(C.c.id, C.c.name, C.c.waiting_since)
+        .where(
+            C.c.workspace_id == catalog.workspace_id,
+            C.c.priority_open == (not status.terminal),
+            C.c.priority_rank == status.position,
+        )
+        .order_by(C.c.waiting_since.asc().nulls_last(), C.c.id.asc())
+        .limit(limit)
+    )
+    return conn.execute(query).all()
+
+
+def statuses_of(conn: Connection, workspace_id: int, customer_ids: list[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {cid: [] for cid in customer_ids}
+    if customer_ids:
+        for cid, sid in conn.execute(
+            select(CS.c.customer_id, CS.c.status_id).where(
+                CS.c.workspace_id == workspace_id, CS.c.customer_id.in_(customer_ids)
+            )
+        ):
+            found[cid].append(sid)
+    return found
+
+
+def waited(since: datetime | None, now: datetime) -> str:
+    """'3h 20m' since the first unanswered inbound message, or '' when nobody waits."""
+    if since is None:
+        return ""
+    minutes = max(0, int((now - aware(since)).total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"
+
+
+@bp.get("/")
+def board():
+    me = visitor()
+    wanted = request.args.get("status", "")
+    page = max(0, request.args.get("page", 0, type=int))
+    with reading(engine()) as conn:
+        catalog = load_catalog(conn, me.workspace_id)
+        status = catalog.resolve(wanted, manual=False) if wanted else None
+        counts = status_counts(conn, me.workspace_id)
+        queue = priority_queue(conn, catalog, status, offset=page * PAGE, limit=PAGE + 1)
+        more = len(queue) > PAGE
+        queue = queue[:PAGE]
+        stage = catalog.tracks.get("stage")
+        columns = []
+        if stage is not None:
+            for s in stage.statuses:
+                if s.archived and not counts.get(s.id):
+                    continue
+                columns.append((s, stage_column(conn, catalog, s), counts.get(s.id, 0)))
+        badges = statuses_of(conn, me.workspace_id, [r.id for r in queue])
+    now = utcnow()
+    return render_template(
+        "board.html",
+        catalog=catalog,
+        counts=counts,
+        selected=status,
+        queue=queue,
+        badges={cid: [catalog.by_id[s] for s in sids if s in catalog.by_id] for cid, sids in badges.items()},
+        columns=columns,
+        waited=lambda since: waited(since, now),
+        page=page,
+        more=more,
+    )
+
+
+@bp.post("/board/move")
+def move_card():
+    """A card dropped on a column (or moved with the keyboard fallback): a manual stage change."""
+    me = visitor()
+    customer_id = request.form.get("customer", type=int)
+    with transaction(engine()) as conn:
+        catalog = load_catalog(conn, me.workspace_id)
+        cid = resolve_customer(conn, me.workspace_id, f"#{customer_id}" if customer_id else "")
+        target = catalog.resolve(request.form.get("status", ""), track="stage")
+        assign_status(
+            conn,
+            catalog,
+            cid,
+            target,
+            actor=me.actor,
+            note=request.form.get("note", ""),
+            classify=classifier_for(conn, catalog),
+        )
+    return redirect(safe_back(request.form.get("back"), url_for("console.board")))

@@ -1,0 +1,267 @@
+"""`statushub set|log|history|why|messages`: changing a customer's statuses and reading why they are
+what they are (SPEC §3, §7)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import Connection, select
+
+from plugin.activities import log_activity, resolve_interaction, resolve_outcome
+from plugin.cli.customer_view import badge, badges, customer_documents
+from plugin.cli.output import (
+    actor,
+    json_option,
+    print_json,
+    read_only,
+    table,
+    unit_of_work,
+    when,
+    workspace_option,
+)
+from plugin.clock import aware
+from plugin.customers import resolve_customer
+from plugin.engine import assign_status
+from plugin.fold import Entry
+from plugin.intents import classifier_for
+from plugin.queries import history
+from plugin.schema import Message
+from plugin.statuses import Catalog, load_catalog
+from plugin.workspaces import get_workspace
+
+M = Message.__table__
+
+
+def _customer(conn: Connection, workspace: str | None, ref: str) -> tuple[Catalog, int]:
+    ws = get_workspace(conn, workspace)
+    catalog = load_catalog(conn, ws.id)
+    return catalog, resolve_customer(conn, ws.id, ref, ws.default_region)
+
+
+def _entry(entry: Entry) -> dict:
+    return {
+        "track": entry.track,
+        "from": entry.from_status,
+        "to": entry.to_status,
+        "source": entry.source,
+        "actor": entry.actor,
+        "note": entry.note,
+        "applied": entry.applied,
+        "reason": entry.reason,
+        "message_id": entry.message_id,
+        "at": aware(entry.at).isoformat(),
+    }
+
+
+def _print_changes(catalog: Catalog, name: str, entries: list[Entry]) -> None:
+    applied = [e for e in entries if e.applied]
+    if not applied:
+        click.echo(f"{name}: nothing changed (already there)")
+    for e in applied:
+        click.echo(
+            f"{name}: {e.track} {badge(catalog, e.track, e.from_status)} → {badge(catalog, e.track, e.to_status)}"
+        )
+
+
+@click.command("set")
+@click.argument("customer")
+@click.argument("status")
+@click.option("--note", default="", help="Why; required on the attention track.")
+@workspace_option
+@json_option
+def set_command(customer, status, note, workspace, as_json) -> None:
+    """A manual change: STATUS named by key, label, emoji, prefix or track:key."""
+    with unit_of_work() as conn:
+        catalog, customer_id = _customer(conn, workspace, customer)
+        target = catalog.resolve(status)
+        entries = assign_status(
+            conn,
+            catalog,
+            customer_id,
+            target,
+            actor=actor(),
+            note=note,
+            classify=classifier_for(conn, catalog),
+        )
+        document = customer_documents(conn, load_catalog(conn, catalog.workspace_id), [customer_id])[0]
+    if as_json:
+        print_json({"customer": document, "changes": [_entry(e) for e in entries]})
+        return
+    _print_changes(catalog, f"#{customer_id} {document['name']}", entries)
+
+
+@click.command("log")
+@click.argument("customer")
+@click.argument("outcome")
+@click.option("--via", default="call", show_default=True, help="call, sms, email, in-store or chat.")
+@click.option("--note", default="")
+@workspace_option
+@json_option
+def log_command(customer, outcome, via, note, workspace, as_json) -> None:
+    """Logs an activity and its OUTCOME (key, label or alias such as vm, no-sale, in-progress)."""
+    with unit_of_work() as conn:
+        catalog, customer_id = _customer(conn, workspace, customer)
+        interaction = resolve_interaction(via)
+        result = resolve_outcome(catalog, outcome)
+        activity_id, entries = log_activity(
+            conn,
+            catalog,
+            customer_id,
+            result,
+            interaction=interaction,
+            actor=actor(),
+            note=note,
+            classify=classifier_for(conn, catalog),
+        )
+        document = customer_documents(conn, load_catalog(conn, catalog.workspace_id), [customer_id])[0]
+    if as_json:
+        print_json(
+            {
+                "activity": {
+                    "id": activity_id,
+                    "interaction": interaction,
+                    "outcome": result.key,
+                    "note": note,
+                },
+                "customer": document,
+                "changes": [_entry(e) for e in entries],
+            }
+        )
+        return
+    click.echo(f"logged {interaction}: {result.badge} for #{customer_id} {document['name']}")
+    _print_changes(catalog, f"#{customer_id} {document['name']}", entries)
+
+
+def _history_rows(catalog: Catalog, entries: list[dict]) -> list[list]:
+
+    return [
+        [
+            when(e["at"]),
+            e["track"],
+            f"{badge(catalog, e['track'], e['from'])} → {badge(catalog, e['track'], e['to'])}",
+            e["source"],
+            e["actor"],
+            "applied" if e["applied"] else f"blocked: {e['reason']}",
+            e["note"],
+        ]
+        for e in entries
+    ]
+
+
+HISTORY_HEADERS = ["AT (UTC)", "TRACK", "CHANGE", "SOURCE", "ACTOR", "DECISION", "NOTE"]
+
+
+@click.command("history")
+@click.argument("customer")
+@workspace_option
+@json_option
+def history_command(customer, workspace, as_json) -> None:
+    """The customer's audit trail, oldest first: every change and every blocked decision."""
+    with read_only() as conn:
+        catalog, customer_id = _customer(conn, workspace, customer)
+        entries = history(conn, catalog.workspace_id, customer_id)
+    if as_json:
+        print_json(entries)
+        return
+    table(HISTORY_HEADERS, _history_rows(catalog, entries), empty="no status changes yet")
+
+
+@click.command("why")
+@click.argument("customer")
+@workspace_option
+@json_option
+def why_command(customer, workspace, as_json) -> None:
+    """For each track: the current status, the entry that put the customer there, and what was blocked since."""
+    with read_only() as conn:
+        catalog, customer_id = _customer(conn, workspace, customer)
+        document = customer_documents(conn, catalog, [customer_id])[0]
+        entries = history(conn, catalog.workspace_id, customer_id)
+    reasons = {}
+    for track, key in document["statuses"].items():
+        on_track = [e for e in entries if e["track"] == track]
+        decided = next((e for e in reversed(on_track) if e["applied"] and e["to"] == key), None)
+        since = on_track[on_track.index(decided) + 1 :] if decided else on_track
+        reasons[track] = {
+            "status": key,
+            "because": decided,
+            "blocked_since": [e for e in since if not e["applied"]],
+        }
+    if as_json:
+        print_json({"customer": {"id": document["id"], "name": document["name"]}, "tracks": reasons})
+        return
+    click.echo(f"#{document['id']} {document['name']}")
+    shown = badges(catalog, document["statuses"])
+    for track, why in reasons.items():
+        e = why["because"]
+        if e is None:
+            cause = "where every new customer starts"
+        else:
+            cause = f"{e['source']} by {e['actor']} at {when(e['at'])}"
+            if e["message_id"]:
+                cause += f" (message {e['message_id']})"
+            if e["note"]:
+                cause += f": {e['note']}"
+        click.echo(f"  {track}: {shown.get(track, why['status'])} — {cause}")
+        for b in why["blocked_since"]:
+            click.echo(
+                f"      blocked {badge(catalog, track, b['to'])} ({b['source']}, {when(b['at'])}): "
+                f"{b['reason']}"
+            )
+
+
+@click.command("messages")
+@click.argument("customer")
+@click.option(
+    "--limit", "-n", type=click.IntRange(1, 10000), default=50, show_default=True, help="The latest N."
+)
+@workspace_option
+@json_option
+def messages_command(customer, limit, workspace, as_json) -> None:
+    """The conversation, oldest first by provider time."""
+    with read_only() as conn:
+        catalog, customer_id = _customer(conn, workspace, customer)
+        rows = conn.execute(
+            select(M)
+            .where(M.c.workspace_id == catalog.workspace_id, M.c.customer_id == customer_id)
+            .order_by(M.c.provider_at.desc(), M.c.id.desc())
+            .limit(limit)
+        ).all()
+    messages = [
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "direction": r.direction,
+            "sender": r.sender,
+            "text": r.text,
+            "provider_id": r.provider_id,
+            "provider_at": aware(r.provider_at).isoformat(),
+            "received_at": aware(r.received_at).isoformat(),
+            "delivery_status": r.delivery_status,
+            "error_code": r.error_code,
+            "intents": list(r.intents or []),
+        }
+        for r in reversed(rows)
+    ]
+    if as_json:
+        print_json(messages)
+        return
+    table(
+        ["AT (UTC)", "CHANNEL", "DIRECTION", "SENDER", "TEXT", "PROVIDER ID", "DELIVERY"],
+        [
+            [
+                when(m["provider_at"]),
+                m["channel"],
+                m["direction"],
+                m["sender"],
+                _short(m["text"]),
+                m["provider_id"],
+                m["delivery_status"] or "—",
+            ]
+            for m in messages
+        ],
+        empty="no messages yet",
+    )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

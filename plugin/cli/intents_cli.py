@@ -1,0 +1,115 @@
+"""`statushub intents list|assign|unassign|reset`: what each intent of a workspace's packs assigns,
+and the workspace's overrides of it (SPEC §4)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import Connection
+
+from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, workspace_option
+from plugin.errors import StatushubError
+from plugin.intents import assign_intent, matcher_for, reset_intent, workspace_overrides, workspace_packs
+from plugin.statuses import Catalog, load_catalog
+from plugin.workspaces import get_workspace
+
+
+def _catalog(conn: Connection, workspace: str | None) -> Catalog:
+    return load_catalog(conn, get_workspace(conn, workspace).id)
+
+
+def _intent_names(conn: Connection, catalog: Catalog) -> list[str]:
+    packs = workspace_packs(conn, catalog.workspace_id)
+    return [i.name for i in matcher_for(packs).intents] if packs else []
+
+
+def _known_intent(conn: Connection, catalog: Catalog, name: str) -> None:
+    names = _intent_names(conn, catalog)
+    if name not in names:
+        raise StatushubError(f"no intent {name!r} in this workspace's packs", choices=names, field="intent")
+
+
+def _show(assignment: dict[str, str]) -> str:
+    return ", ".join(f"{track}:{status}" for track, status in assignment.items()) or "nothing"
+
+
+@click.group("intents")
+def intents_group() -> None:
+    """What the intent rules assign, and this workspace's overrides."""
+
+
+@intents_group.command("list")
+@workspace_option
+@json_option
+def list_intents(workspace, as_json) -> None:
+    """Each intent of the workspace's packs: what its pack assigns and what it assigns here."""
+    with read_only() as conn:
+        catalog = _catalog(conn, workspace)
+        packs = workspace_packs(conn, catalog.workspace_id)
+        overrides = workspace_overrides(conn, catalog.workspace_id)
+    matcher = matcher_for(packs) if packs else None
+    documents = [
+        {
+            "intent": intent.name,
+            "pack": intent.pack,
+            "default": intent.assignment(catalog.template),
+            "assigns": matcher.assignment(intent.name, template=catalog.template, overrides=overrides),
+            "override": overrides.get(intent.name),
+            "description": intent.description,
+        }
+        for intent in (matcher.intents if matcher else ())
+    ]
+    if as_json:
+        print_json(documents)
+        return
+    table(
+        ["INTENT", "PACK", "ASSIGNS", "PACK DEFAULT", ""],
+        [
+            [
+                d["intent"],
+                d["pack"],
+                _show(d["assigns"]),
+                _show(d["default"]),
+                "override" if d["override"] else "",
+            ]
+            for d in documents
+        ],
+        empty="this workspace uses no rule packs",
+    )
+
+
+@intents_group.command("assign")
+@click.argument("name")
+@click.argument("target", metavar="STATUS")
+@workspace_option
+def assign(name, target, workspace) -> None:
+    """Makes intent NAME assign STATUS (e.g. stage:cold_lead) instead of its pack's choice."""
+    with unit_of_work() as conn:
+        catalog = _catalog(conn, workspace)
+        status = catalog.resolve(target)
+        assign_intent(conn, catalog, name, f"{status.track}:{status.key}")
+    click.echo(f"{name} now assigns {status.track}:{status.key} ({status.badge})")
+
+
+@intents_group.command("unassign")
+@click.argument("name")
+@click.option("--track", "-t", default="stage", show_default=True, metavar="T")
+@workspace_option
+def unassign(name, track, workspace) -> None:
+    """Intent NAME no longer assigns anything on the track (it still matches)."""
+    with unit_of_work() as conn:
+        catalog = _catalog(conn, workspace)
+        catalog.track(track)
+        assign_intent(conn, catalog, name, None, track=track)
+    click.echo(f"{name} now assigns nothing on {track}")
+
+
+@intents_group.command("reset")
+@click.argument("name")
+@workspace_option
+def reset(name, workspace) -> None:
+    """Intent NAME assigns what its pack says again."""
+    with unit_of_work() as conn:
+        catalog = _catalog(conn, workspace)
+        _known_intent(conn, catalog, name)
+        reset_intent(conn, catalog, name)
+    click.echo(f"{name} assigns its pack's statuses again")

@@ -1,0 +1,56 @@
+"""`statushub worker [--once]`: drains the outbox until SIGTERM, or once for cron (SPEC §9)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+from plugin.clock import utcnow
+from plugin.outbox import SENDERS_KEY, TASKS_KEY, run_due
+
+log = logging.getLogger("statushub.worker")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Do what is due now and exit 0 (for cron).")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+def worker_command(once: bool, poll: float) -> None:
+    """Sends queued notifications and outgoing webhooks and runs time rules."""
+    stopping = threading.Event()
+    if not once:
+        # SIGTERM finishes the item in hand, then exits; nothing claimed is lost (its lease expires).
+        def on_term(_signum, _frame):
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+
+    from plugin.app import create_app
+
+    app = create_app()
+    engine = app.extensions["statushub"].engine
+    senders = dict(app.extensions.get(SENDERS_KEY, {}))
+    tasks = list(app.extensions.get(TASKS_KEY, []))
+
+    if not once:
+        click.echo("worker running; SIGTERM stops it after the item in hand", err=True)
+    with app.app_context():
+        while True:
+            for task in tasks:
+                if stopping.is_set():
+                    break
+                task(engine, utcnow())
+            counts = run_due(engine, senders, stop=stopping.is_set)
+            if counts.sent or counts.retried or counts.dead:
+                log.info(
+                    "outbox drained",
+                    extra={"sent": counts.sent, "retried": counts.retried, "dead": counts.dead},
+                )
+            if once:
+                click.echo(f"sent {counts.sent}, retrying {counts.retried}, dead {counts.dead}")
+                return
+            if stopping.wait(poll):
+                return

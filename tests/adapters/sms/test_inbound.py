@@ -1,0 +1,171 @@
+"""Twilio inbound messages: signed, stored once, answered with TwiML (SPEC §3, §5)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from werkzeug.datastructures import MultiDict
+
+from plugin.db import transaction
+from plugin.schema import Customer, Identity, Message, Workspace
+from tests.adapters.sms.conftest import (
+    CUSTOMER,
+    counts,
+    inbound_form,
+    post_inbound,
+    rows,
+    signed,
+)
+
+
+def statuses_of(client, engine, phone=CUSTOMER):
+    from plugin.engine import load_states
+    from plugin.statuses import load_catalog
+
+    with transaction(engine) as conn:
+        cid = conn.execute(select(Identity.customer_id).where(Identity.value == "sms:" + phone)).scalar_one()
+        catalog = load_catalog(conn, conn.execute(select(Workspace.id)).scalar_one())
+        return {t: k for t, (k, _) in load_states(conn, catalog, [cid], lock=False)[cid].statuses.items()}
+
+
+def test_inbound_sms_is_stored_and_answered_with_empty_twiml(client, engine):
+    answer = post_inbound(client, inbound_form("SM1", "hello"))
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/xml"
+    assert answer.data.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    with engine.connect() as conn:
+        msg = conn.execute(select(Message)).one()
+    assert (msg.channel, msg.direction, msg.sender, msg.text, msg.provider_id) == (
+        "sms",
+        "inbound",
+        "customer",
+        "hello",
+        "SM1",
+    )
+    assert statuses_of(client, engine)["reply"] == "in_progress"
+
+
+def test_a_configured_auto_reply_is_answered_as_escaped_twiml(client, engine, workspace):
+    with transaction(engine) as conn:
+        conn.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace)
+            .values(settings={"sms_auto_reply": "Thanks <3 we'll answer soon & fast"})
+        )
+    answer = post_inbound(client, inbound_form("SM1", "hello"))
+    assert answer.data.decode() == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Message>'
+        "Thanks &lt;3 we'll answer soon &amp; fast</Message></Response>"
+    )
+
+
+def test_duplicate_message_sid_is_stored_once_and_answered_the_same(client, engine):
+    form = inbound_form("SM1", "hello")
+    first = post_inbound(client, form)
+    before = counts(engine)
+    again = post_inbound(client, form)
+    assert again.status_code == 200 and again.data == first.data
+    assert counts(engine) == before
+    assert rows(engine, Message) == 1
+
+
+def test_forged_twilio_signature_stores_nothing(client, engine):
+    form = inbound_form("SM1", "hello")
+    answer = client.post(
+        "/sms/twilio/inbound", data=form, headers=signed("/sms/twilio/inbound", form, token="wrong")
+    )
+    assert answer.status_code == 401
+    assert answer.json["error"]["code"] == "bad_signature"
+    assert rows(engine, Message) == 0 and rows(engine, Customer) == 0
+
+
+def test_missing_signature_stores_nothing(client, engine):
+    answer = client.post("/sms/twilio/inbound", data=inbound_form("SM1", "hello"))
+    assert answer.status_code == 401
+    assert rows(engine, Message) == 0 and rows(engine, Customer) == 0
+
+
+def test_a_signature_over_other_parameters_stores_nothing(client, engine):
+    form = inbound_form("SM1", "hello")
+    headers = signed("/sms/twilio/inbound", form)
+    answer = client.post("/sms/twilio/inbound", data={**form, "Body": "I want a refund"}, headers=headers)
+    assert answer.status_code == 401
+    assert rows(engine, Message) == 0
+
+
+def test_unknown_to_number_is_refused_and_stores_nothing(client, engine):
+    form = inbound_form("SM1", "hello", To="+15559990000")
+    answer = post_inbound(client, form)
+    assert answer.status_code == 401
+    assert answer.json["error"]["code"] == "bad_signature"
+    assert rows(engine, Message) == 0 and rows(engine, Customer) == 0
+
+
+def test_to_number_in_another_format_finds_the_workspace(client, engine):
+    answer = post_inbound(client, inbound_form("SM1", "hello", To="+1 (555) 000-1111"))
+    assert answer.status_code == 200
+    assert rows(engine, Message) == 1
+
+
+def test_missing_message_sid_answers_400_naming_it(client, engine):
+    form = inbound_form("SM1", "hello")
+    del form["MessageSid"], form["SmsSid"], form["SmsMessageSid"]
+    answer = post_inbound(client, form)
+    assert answer.status_code == 400
+    assert answer.json["error"]["details"]["field"] == "MessageSid"
+    assert rows(engine, Message) == 0 and rows(engine, Customer) == 0
+
+
+def test_from_that_is_not_a_phone_number_answers_400(client, engine):
+    answer = post_inbound(client, inbound_form("SM1", "hello", sender="not-a-number"))
+    assert answer.status_code == 400
+    assert answer.json["error"]["details"]["field"] == "From"
+    assert rows(engine, Customer) == 0
+
+
+def test_media_parameters_are_recorded(client, engine):
+    form = inbound_form(
+        "MM1",
+        "here is the photo",
+        NumMedia="2",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME0",
+        MediaContentType0="image/jpeg",
+        MediaUrl1="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        MediaContentType1="image/png",
+    )
+    assert post_inbound(client, form).status_code == 200
+    with engine.connect() as conn:
+        media = conn.execute(select(Message.media)).scalar_one()
+    assert media == [form["MediaUrl0"], form["MediaUrl1"]]
+
+
+def test_media_count_without_its_url_answers_400(client, engine):
+    answer = post_inbound(client, inbound_form("MM1", "", NumMedia="1"))
+    assert answer.status_code == 400
+    assert answer.json["error"]["details"]["field"] == "MediaUrl0"
+    assert rows(engine, Message) == 0
+
+
+def test_repeated_form_keys_are_signed_too(client, engine):
+    form = MultiDict(list(inbound_form("SM1", "hello").items()) + [("Tag", "b"), ("Tag", "a")])
+    headers = signed("/sms/twilio/inbound", form)
+    assert client.post("/sms/twilio/inbound", data=form, headers=headers).status_code == 200
+    # Dropping one of the repeated values breaks the signature.
+    fewer = MultiDict(list(inbound_form("SM2", "hello").items()) + [("Tag", "b"), ("Tag", "a")])
+    headers = signed("/sms/twilio/inbound", fewer)
+    fewer.setlist("Tag", ["b"])
+    assert client.post("/sms/twilio/inbound", data=fewer, headers=headers).status_code == 401
+    assert rows(engine, Message) == 1
+
+
+def test_profile_name_names_a_new_customer(client, engine):
+    post_inbound(client, inbound_form("SM1", "hello", ProfileName="Dana Scully"))
+    with engine.connect() as conn:
+        assert conn.execute(select(Customer.name)).scalar_one() == "Dana Scully"
+
+
+def test_body_over_one_mebibyte_answers_413_and_stores_nothing(client, engine):
+    form = inbound_form("SM1", "x" * (2 * 1024 * 1024))
+    answer = post_inbound(client, form)
+    assert answer.status_code == 413
+    assert answer.json["error"]["code"] == "body_too_large"
+    assert rows(engine, Message) == 0 and rows(engine, Customer) == 0

@@ -1,0 +1,71 @@
+"""The URL Twilio signed, rebuilt as Twilio saw it, and a pinned known-answer vector (STYLE §4, §8)."""
+
+from __future__ import annotations
+
+from twilio.request_validator import RequestValidator
+
+from adapters.sms.signature import is_signed
+from plugin.app import create_app
+from plugin.schema import Message
+from tests.adapters.sms.conftest import inbound_form, rows
+
+# A known answer: token "12345", these parameters, this URL → this signature.
+KNOWN_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+KNOWN_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+12349013030",
+    "Digits": "1234",
+    "From": "+12349013030",
+    "To": "+18005551212",
+}
+KNOWN_SIGNATURE = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="  # computed once, pinned
+
+
+def test_twilio_signature_known_answer():
+    assert RequestValidator("12345").compute_signature(KNOWN_URL, KNOWN_PARAMS) == KNOWN_SIGNATURE
+    assert is_signed("12345", KNOWN_URL, KNOWN_PARAMS, {"X-Twilio-Signature": KNOWN_SIGNATURE})
+    assert not is_signed("12346", KNOWN_URL, KNOWN_PARAMS, {"X-Twilio-Signature": KNOWN_SIGNATURE})
+    assert not is_signed("12345", KNOWN_URL, KNOWN_PARAMS, {})
+
+
+def test_public_url_behind_a_tls_proxy_is_what_twilio_signed(db_url, engine, workspace):
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": db_url, "PUBLIC_URL": "https://hooks.example.com:8443"}
+    )
+    client = app.test_client()
+    form = inbound_form("SM1", "hello")
+    public = "https://hooks.example.com:8443/sms/twilio/inbound?ws=acme&v=2"
+    headers = {"X-Twilio-Signature": RequestValidator("12345").compute_signature(public, form)}
+    # The app itself is reached over plain http on an internal host.
+    answer = client.post(
+        "/sms/twilio/inbound?ws=acme&v=2", data=form, headers=headers, base_url="http://10.0.0.5:8000"
+    )
+    assert answer.status_code == 200
+    # The internal URL, or the public one without the query string, is not what Twilio signed.
+    internal = "http://10.0.0.5:8000/sms/twilio/inbound?ws=acme&v=2"
+    form2 = inbound_form("SM2", "hello")
+    for url in (internal, "https://hooks.example.com:8443/sms/twilio/inbound"):
+        headers = {"X-Twilio-Signature": RequestValidator("12345").compute_signature(url, form2)}
+        answer = client.post(
+            "/sms/twilio/inbound?ws=acme&v=2", data=form2, headers=headers, base_url="http://10.0.0.5:8000"
+        )
+        assert answer.status_code == 401
+    assert rows(engine, Message) == 1
+
+
+def test_forwarded_headers_count_only_behind_a_declared_proxy(db_url, engine, workspace):
+    form = inbound_form("SM1", "hello")
+    signature = RequestValidator("12345").compute_signature(
+        "https://sms.example.org/sms/twilio/inbound", form
+    )
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "sms.example.org",
+    }
+    trusting = create_app({"TESTING": True, "DATABASE_URL": db_url, "BEHIND_PROXY": True}).test_client()
+    plain = create_app({"TESTING": True, "DATABASE_URL": db_url}).test_client()
+    assert plain.post("/sms/twilio/inbound", data=form, headers=headers).status_code == 401
+    assert rows(engine, Message) == 0
+    assert trusting.post("/sms/twilio/inbound", data=form, headers=headers).status_code == 200
+    assert rows(engine, Message) == 1

@@ -1,0 +1,167 @@
+"""Web chat events: signed JSON in, the customer's statuses out, at once (SPEC §3, §5)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from sqlalchemy import func, select
+
+from adapters.webchat.signature import header, matches, parse_header, sign
+from plugin.schema import Customer, Delivery, Message, StatusChange
+from tests.adapters.webchat.conftest import event_body, post_event, post_raw
+
+
+def rows(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def nothing_stored(engine) -> bool:
+    return all(rows(engine, t) == 0 for t in (Message, Customer, StatusChange, Delivery))
+
+
+def test_webchat_signature_known_answer():
+    raw = b'{"workspace":"acme","event_id":"e1"}'
+    expected = "59f7887c68214d8e9d4ffa346bec7d7a675a8122d368bc6d1f9a746b377e118e"
+    assert sign("whsec_test", 1767225600, raw) == expected
+    parsed = parse_header(f"t=1767225600,v1={expected}")
+    assert matches("whsec_test", parsed, raw)
+    assert not matches("whsec_test", parsed, raw + b" ")
+    assert header("whsec_test", 1767225600, raw) == f"t=1767225600,v1={expected}"
+
+
+def test_event_answers_customer_statuses_and_intents(client, engine):
+    answer = post_event(client, event_body("e1", "how much is the blue one?"))
+    assert answer.status_code == 200
+    body = answer.json
+    assert body["customer"]["name"] == "Ada Lovelace"
+    assert body["customer"]["statuses"]["reply"] == "in_progress"
+    assert set(body["customer"]["statuses"]) == {"stage", "reply", "outcome", "attention"}
+    assert body["duplicate"] is False and isinstance(body["message_id"], int)
+    assert "ask_price" in body["intents"]
+    with engine.connect() as conn:
+        msg = conn.execute(select(Message)).one()
+    assert (msg.channel, msg.provider_id, msg.text) == ("webchat", "e1", "how much is the blue one?")
+
+
+def test_duplicate_event_id_is_answered_with_the_identical_first_body(client, engine):
+    first = post_event(client, event_body("e1", "hello"))
+    before = (rows(engine, Message), rows(engine, StatusChange))
+    # Even a retry whose body differs (a platform re-rendering it) replays the first answer.
+    again = post_event(client, event_body("e1", "hello again"))
+    assert (again.status_code, again.data) == (first.status_code, first.data)
+    assert (rows(engine, Message), rows(engine, StatusChange)) == before
+
+
+def test_reply_flips_per_message_and_holds_against_a_late_older_message(client, engine):
+    def reply(answer):
+        return answer.json["customer"]["statuses"]["reply"]
+
+    assert reply(post_event(client, event_body("e1", "hello", "2026-05-04T09:00:00Z"))) == "in_progress"
+    agent = event_body(
+        "e2", "Hi! How can I help?", "2026-05-04T09:01:00Z", direction="outbound", sender="agent"
+    )
+    assert reply(post_event(client, agent)) == "no_reply"
+    assert (
+        reply(post_event(client, event_body("e3", "what sizes?", "2026-05-04T09:02:00+00:00")))
+        == "in_progress"
+    )
+    bot = event_body(
+        "e4", "We have S, M and L.", "2026-05-04T11:03:00+02:00", direction="outbound", sender="bot"
+    )
+    assert reply(post_event(client, bot)) == "no_reply"
+    # An older customer message arriving late changes nothing: the bot spoke last.
+    late = event_body("e5", "anyone there?", "2026-05-04T09:01:30Z")
+    assert reply(post_event(client, late)) == "no_reply"
+    assert rows(engine, Message) == 5
+
+
+def test_stale_timestamp_is_refused_and_stores_nothing(client, engine):
+    answer = post_event(client, event_body("e1", "hello"), t=int(time.time()) - 301)
+    assert answer.status_code == 401
+    assert nothing_stored(engine)
+
+
+def test_future_timestamp_is_refused_and_stores_nothing(client, engine):
+    assert post_event(client, event_body("e1", "hello"), t=int(time.time()) + 301).status_code == 401
+    assert nothing_stored(engine)
+
+
+def test_wrong_secret_is_refused_and_stores_nothing(client, engine):
+    answer = post_event(client, event_body("e1", "hello"), secret="not-the-secret")
+    assert answer.status_code == 401
+    assert answer.json["error"]["code"] == "bad_signature"
+    assert nothing_stored(engine)
+
+
+def test_missing_or_malformed_signature_header_is_refused(client, engine):
+    raw = json.dumps(event_body("e1", "hello")).encode()
+    for value in ("", "v1=abc", "t=abc,v1=def", "t=1767225600", "garbage"):
+        assert post_raw(client, raw, signature=value).status_code == 401, value
+    assert nothing_stored(engine)
+
+
+def test_unknown_workspace_is_refused(client, engine):
+    assert post_event(client, event_body("e1", "hello", workspace="globex")).status_code == 401
+    assert nothing_stored(engine)
+
+
+def test_body_over_one_mebibyte_answers_413_and_stores_nothing(client, engine):
+    body = event_body("e1", "x" * (2 * 1024 * 1024))
+    answer = post_event(client, body)
+    assert answer.status_code == 413
+    assert answer.json["error"]["code"] == "body_too_large"
+    assert nothing_stored(engine)
+
+
+def test_invalid_utf8_answers_400_and_stores_nothing(client, engine):
+    raw = b'{"workspace": "acme", "text": "caf\xe9"}'
+    answer = post_raw(client, raw)
+    assert answer.status_code == 400
+    assert answer.json["error"]["details"]["field"] == "body"
+    assert nothing_stored(engine)
+
+
+def test_non_object_json_answers_400(client, engine):
+    for raw in (b"[1, 2]", b'"hello"', b"null", b"{not json"):
+        answer = post_raw(client, raw)
+        assert answer.status_code == 400, raw
+        assert answer.json["error"]["details"]["field"] == "body"
+    assert nothing_stored(engine)
+
+
+def test_each_missing_field_answers_400_naming_it(client, engine):
+    for field in ("event_id", "visitor", "direction", "sender", "text", "timestamp"):
+        body = event_body("e1", "hello")
+        del body[field]
+        answer = post_event(client, body)
+        assert answer.status_code == 400, field
+        assert answer.json["error"]["details"]["field"] == field
+    body = event_body("e1", "hello", visitor={"name": "No Id"})
+    assert post_event(client, body).json["error"]["details"]["field"] == "visitor.id"
+    assert nothing_stored(engine)
+
+
+def test_bad_values_answer_400_naming_the_field(client, engine):
+    cases = {
+        "direction": {"direction": "sideways"},
+        "sender": {"direction": "inbound", "sender": "agent"},
+        "timestamp": {"timestamp": "2026-05-04 09:00"},
+        "event_id": {"event_id": ""},
+    }
+    for field, change in cases.items():
+        answer = post_event(client, {**event_body("e1", "hello"), **change})
+        assert answer.status_code == 400, field
+        assert answer.json["error"]["details"]["field"] == field, field
+        assert answer.json["error"]["message"]
+    assert nothing_stored(engine)
+
+
+def test_missing_workspace_answers_400(client, engine):
+    body = event_body("e1", "hello")
+    del body["workspace"]
+    answer = post_event(client, body)
+    assert answer.status_code == 400
+    assert answer.json["error"]["details"]["field"] == "workspace"
+    assert nothing_stored(engine)

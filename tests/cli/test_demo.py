@@ -1,0 +1,53 @@
+"""`statushub demo`: the bundled traffic through the real, signed webhooks; a second run changes nothing."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from plugin.cli.demo_cli import demo_command
+from plugin.demo import load_demo
+from plugin.schema import Customer, Message, StatusChange
+
+
+def run(db_url: str):
+    result = CliRunner().invoke(demo_command, [], env={"STATUSHUB_DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def tally(engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        return tuple(
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (Message, Customer, StatusChange)
+        )
+
+
+def test_demo_twice_second_run_is_all_duplicates_and_the_board_is_unchanged(db_url, engine):
+    first = run(db_url)
+    found = re.search(r"(\d+) deliveries replayed: (\d+) new, (\d+) duplicate", first)
+    delivered, new, duplicate = map(int, found.groups())
+    assert new >= 250 and duplicate > 0 and new + duplicate == delivered
+    assert "refused" not in first
+    after_first = tally(engine)
+    assert after_first[0] == new and after_first[1] >= 30
+
+    second = run(db_url)
+    assert f"{delivered} deliveries replayed: 0 new, {delivered} duplicate" in second
+    assert tally(engine) == after_first
+    board = first[first.index("stage:") :]
+    assert second[second.index("stage:") :] == board
+    leads = board.split("hot leads, highest priority first:")[1].splitlines()
+    # Open hot leads, longest waiting first: the earliest web chat conversation heads the queue.
+    assert len(leads) >= 5 and "Emma Schmidt" in leads[1]
+    with engine.connect() as conn:
+        # The three bundled STOP and UNSUBSCRIBE customers are opted out; STOP then START is opted back in.
+        assert conn.execute(select(func.count()).where(Customer.opted_out)).scalar_one() == 3
+
+
+def test_load_demo_creates_the_demo_workspace(engine):
+    assert load_demo(engine) == "demo"
+    assert tally(engine)[0] >= 250
