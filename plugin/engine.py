@@ -26,6 +26,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.clock import aware, utcnow
 from plugin.customers import ensure_customers
@@ -35,6 +36,7 @@ from plugin.fold import Classifier, CommandIn, Entry, MessageIn, State, fold, in
 from plugin.schema import (
     Customer,
     CustomerStatus,
+    Identity,
     Message,
     OutboxItem,
     Status,
@@ -44,12 +46,13 @@ from plugin.schema import (
 )
 from plugin.statuses import Catalog, StatusInfo
 
-C, CS, M, SC, CMD = (
+C, CS, M, SC, CMD, ID = (
     Customer.__table__,
     CustomerStatus.__table__,
     Message.__table__,
     StatusChange.__table__,
     StatusCommand.__table__,
+    Identity.__table__,
 )
 
 
@@ -78,19 +81,19 @@ _UPDATE_STATUS = (
     )
     .values(status_id=bindparam("s"), entered_at=bindparam("e"))
 )
-_UPDATE_CUSTOMER = (
-    update(C)
-    .where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
-    .values(
-        opted_out=bindparam("opted_out"),
-        last_inbound_at=bindparam("li"),
-        last_outbound_at=bindparam("lo"),
-        waiting_since=bindparam("ws"),
-        horizon_at=bindparam("h"),
-        priority_open=bindparam("po"),
-        priority_rank=bindparam("pr"),
-    )
-)
+_CUSTOMER_UPDATES: dict[tuple[str, ...], object] = {}
+
+
+def _update_customer(columns: tuple[str, ...]):
+    """UPDATE customers SET only `columns` (prebuilt once per column set): most messages change two."""
+    stmt = _CUSTOMER_UPDATES.get(columns)
+    if stmt is None:
+        stmt = _CUSTOMER_UPDATES[columns] = (
+            update(C)
+            .where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
+            .values({name: bindparam(f"v_{name}") for name in columns})
+        )
+    return stmt
 
 
 def record_messages(
@@ -107,6 +110,8 @@ def record_messages(
     answered as a duplicate. Returns one Recorded per event, in the order given.
     """
     now = now or utcnow()
+    if len(events) == 1:
+        return [_record_one(conn, catalog, events[0], classify, now)]
     ws = catalog.workspace_id
     created: set[int] = set()
     customer_of = ensure_customers(
@@ -472,6 +477,146 @@ def _time_reader(conn: Connection):
     return _SqliteTimes if conn.dialect.name == "sqlite" else _TypedTimes
 
 
+# The one-message path (every webhook): prebuilt statements, the customer found and locked by its
+# identity in one statement. On SQLite (the transaction holds the write lock) its statuses come in
+# the same statement; on PostgreSQL they are read after the lock is taken, so a writer that held the
+# lock is seen (a joined row read before the wait would be stale under READ COMMITTED).
+def _customer_columns(when) -> list:
+    return [
+        ID.c.customer_id,
+        C.c.opted_out,
+        when.column(C.c.last_inbound_at),
+        when.column(C.c.last_outbound_at),
+        when.column(C.c.waiting_since),
+        when.column(C.c.horizon_at),
+    ]
+
+
+_BY_IDENTITY = and_(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
+_IDENTITY_CUSTOMER = ID.join(C, and_(C.c.workspace_id == ID.c.workspace_id, C.c.id == ID.c.customer_id))
+_ONE_STATE_SQLITE = (
+    select(
+        *_customer_columns(_SqliteTimes),
+        CS.c.track_id,
+        CS.c.status_id,
+        _SqliteTimes.column(CS.c.entered_at),
+    )
+    .select_from(
+        _IDENTITY_CUSTOMER.outerjoin(
+            CS, and_(CS.c.workspace_id == C.c.workspace_id, CS.c.customer_id == C.c.id)
+        )
+    )
+    .where(_BY_IDENTITY)
+)
+_ONE_CUSTOMER_LOCKED = (
+    select(*_customer_columns(_TypedTimes))
+    .select_from(_IDENTITY_CUSTOMER)
+    .where(_BY_IDENTITY)
+    .with_for_update(of=C)
+)
+_ONE_STATUSES = select(CS.c.track_id, CS.c.status_id, CS.c.entered_at).where(
+    CS.c.workspace_id == bindparam("w"), CS.c.customer_id == bindparam("c")
+)
+_ONE_EXISTING = select(M.c.id).where(
+    M.c.workspace_id == bindparam("w"), M.c.channel == bindparam("ch"), M.c.provider_id == bindparam("p")
+)
+_MESSAGE_KEY = [M.c.workspace_id, M.c.channel, M.c.provider_id]
+# A duplicate loses on the unique provider id and inserts nothing: one statement, no error.
+_INSERT_ONE = {
+    "sqlite": sqlite.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
+    "postgresql": postgresql.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
+}
+
+
+def _load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, State] | None:
+    """The customer of `identity` and their state, locked; None when the identity is new."""
+    ws = catalog.workspace_id
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(_ONE_STATE_SQLITE, {"w": ws, "v": identity}).all()
+        parse = _SqliteTimes.parse
+        statuses = [(r[6], r[7], r[8]) for r in rows if r[6] is not None]
+    else:
+        rows = conn.execute(_ONE_CUSTOMER_LOCKED, {"w": ws, "v": identity}).all()
+        parse = _TypedTimes.parse
+        if rows:
+            statuses = conn.execute(_ONE_STATUSES, {"w": ws, "c": rows[0][0]}).all()
+    if not rows:
+        return None
+    cid, opted_out, inbound, outbound, waiting, horizon = rows[0][:6]
+    state = State(
+        {},
+        opted_out,
+        parse(inbound),
+        parse(outbound),
+        parse(waiting),
+        (parse(horizon), 9, "") if horizon is not None else None,
+    )
+    tracks = {t.id: t for t in catalog.tracks.values()}
+    by_id = catalog.by_id
+    for track_id, status_id, entered in statuses:
+        track = tracks.get(track_id)
+        status = by_id.get(status_id)
+        if track and status:
+            state.statuses[track.key] = (status.key, parse(entered))
+    for track in catalog.tracks.values():
+        if track.key not in state.statuses:
+            state.statuses[track.key] = (track.first.key, None)
+    return cid, state
+
+
+def _record_one(
+    conn: Connection, catalog: Catalog, e: MessageEvent, classify: Classifier, now: datetime
+) -> Recorded:
+    """record_messages for one event: the webhook path, in as few statements as the answer needs."""
+    ws = catalog.workspace_id
+    loaded = _load_one(conn, catalog, e.identity)
+    if loaded is None:
+        created: set[int] = set()
+        cid = ensure_customers(conn, catalog, [(e.identity, e.name)], now, created=created)[e.identity]
+        state = (
+            _new_state(catalog, now) if cid in created else load_states(conn, catalog, [cid], lock=True)[cid]
+        )
+    else:
+        cid, state = loaded
+    message = MessageIn(
+        e.provider_at, f"{e.channel}:{e.provider_id}", -1, e.channel, e.direction, e.sender, e.text, e.opt
+    )
+    # A message not newer than everything seen may be a redelivery: look before folding, so a
+    # duplicate never pays for a replay. A newer one is folded first and the insert decides.
+    if state.horizon is not None and message.sort_key <= state.horizon:
+        existing = conn.execute(_ONE_EXISTING, {"w": ws, "ch": e.channel, "p": e.provider_id}).scalar()
+        if existing is not None:
+            return Recorded(cid, existing, True, state.keys())
+    states = {cid: state}
+    writes = _Writes(catalog, now)
+    found = _advance(conn, catalog, cid, states, [message], classify, now, writes)[0].get(-1, ())
+    mid = conn.execute(
+        _INSERT_ONE[conn.dialect.name],
+        {
+            "workspace_id": ws,
+            "customer_id": cid,
+            "channel": e.channel,
+            "direction": e.direction,
+            "sender": e.sender,
+            "text": e.text,
+            "provider_id": e.provider_id,
+            "provider_at": e.provider_at,
+            "received_at": now,
+            "delivery_status": None,
+            "error_code": None,
+            "intents": list(found),
+            "media": list(e.media),
+            "opt": e.opt,
+        },
+    ).scalar()
+    if mid is None:  # stored meanwhile (or newer than the horizon yet already stored): a duplicate
+        existing = conn.execute(_ONE_EXISTING, {"w": ws, "ch": e.channel, "p": e.provider_id}).scalar()
+        return Recorded(cid, existing, True, state.keys())
+    writes.message_ids = {-1: mid}
+    writes.flush(conn)
+    return Recorded(cid, mid, False, states[cid].keys(), found)
+
+
 def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
     """Every message and command of one customer, for a replay."""
     messages = conn.execute(
@@ -539,7 +684,7 @@ class _Writes:
     def __init__(self, catalog: Catalog, now: datetime) -> None:
         self.catalog, self.now = catalog, now
         self.statuses: list[dict] = []
-        self.customers: list[dict] = []
+        self.customers: dict[tuple[str, ...], list[dict]] = defaultdict(list)  # by columns changed
         self.changes: list[dict] = []
         self.message_ids: dict[int, int] = {}  # provisional id → stored id of the call's new messages
         self.alerts: list[dict] = []
@@ -570,20 +715,27 @@ class _Writes:
             old = catalog.status(track, before.statuses[track][0]) if track in before.statuses else None
             if old is not None and old.archived and old.key != key:
                 self.left.append(old)
-        stage = catalog.status("stage", after.statuses["stage"][0]) if "stage" in after.statuses else None
-        self.customers.append(
-            {
-                "w": ws,
-                "c": customer_id,
-                "opted_out": after.opted_out,
-                "li": after.last_inbound_at,
-                "lo": after.last_outbound_at,
-                "ws": after.waiting_since,
-                "h": after.horizon[0] if after.horizon else None,
-                "po": not (stage and stage.terminal),
-                "pr": stage.position if stage else 0,
-            }
-        )
+        changed = {}
+        if after.opted_out != before.opted_out:
+            changed["opted_out"] = after.opted_out
+        if after.last_inbound_at != before.last_inbound_at:
+            changed["last_inbound_at"] = after.last_inbound_at
+        if after.last_outbound_at != before.last_outbound_at:
+            changed["last_outbound_at"] = after.last_outbound_at
+        if after.waiting_since != before.waiting_since:
+            changed["waiting_since"] = after.waiting_since
+        horizon = after.horizon[0] if after.horizon else None
+        if horizon != (before.horizon[0] if before.horizon else None):
+            changed["horizon_at"] = horizon
+        key = after.statuses["stage"][0] if "stage" in after.statuses else None
+        if key != (before.statuses["stage"][0] if "stage" in before.statuses else None):
+            stage = catalog.status("stage", key) if key else None
+            changed["priority_open"] = not (stage and stage.terminal)
+            changed["priority_rank"] = stage.position if stage else 0
+        if changed:
+            row = {"w": ws, "c": customer_id}
+            row.update({f"v_{name}": value for name, value in changed.items()})
+            self.customers[tuple(changed)].append(row)
         for e in entries:
             self.changes.append(
                 {
@@ -610,8 +762,8 @@ class _Writes:
     def flush(self, conn: Connection) -> None:
         if self.statuses:
             conn.execute(_UPDATE_STATUS, self.statuses)
-        if self.customers:
-            conn.execute(_UPDATE_CUSTOMER, self.customers)
+        for columns, rows in self.customers.items():
+            conn.execute(_update_customer(columns), rows)
         if self.changes:
             ids = self.message_ids
             for row in self.changes:

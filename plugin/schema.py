@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -123,6 +124,16 @@ class Customer(Base):
             "ix_customers_priority", "workspace_id", "priority_open", "priority_rank", "waiting_since", "id"
         ),
         Index("ix_customers_name", "workspace_id", "name"),
+        # The priority queue's own mixed order, so its first page is read, not sorted (migration 0003;
+        # PostgreSQL only: SQLite cannot declare NULLS LAST in an index).
+        Index(
+            "ix_customers_priority_queue",
+            "workspace_id",
+            text("priority_open DESC"),
+            text("priority_rank DESC"),
+            text("waiting_since ASC NULLS LAST"),
+            "id",
+        ).ddl_if(dialect="postgresql"),
     )
 
 
