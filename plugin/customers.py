@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import phonenumbers
-from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy import Connection, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from plugin.errors import AmbiguousCustomer, Conflict, StatushubError, UnknownCustomer
@@ -16,6 +16,11 @@ from plugin.statuses import Catalog
 
 C, ID, CS = Customer.__table__, Identity.__table__, CustomerStatus.__table__
 IDENTITY_KINDS = ("sms", "webchat", "slack")
+_INSERT_CUSTOMER = insert(C).returning(C.c.id)
+_INSERT_CUSTOMER_ORDERED = insert(C).returning(C.c.id, sort_by_parameter_order=True)
+_CUSTOMERS_OF = select(ID.c.value, ID.c.customer_id).where(
+    ID.c.workspace_id == bindparam("w"), ID.c.value.in_(bindparam("values", expanding=True))
+)
 
 
 def phone_identity(raw: str, region: str = "US") -> str | None:
@@ -78,11 +83,7 @@ def ensure_customers(
     ws = catalog.workspace_id
     # Sorted, so two writers creating the same new identities take their index locks in one order.
     values = sorted(set(identity for identity, _ in wanted))
-    found = dict(
-        conn.execute(
-            select(ID.c.value, ID.c.customer_id).where(ID.c.workspace_id == ws, ID.c.value.in_(values))
-        ).all()
-    )
+    found = dict(conn.execute(_CUSTOMERS_OF, {"w": ws, "values": values}).all())
     names = {identity: name for identity, name in wanted if name}
     missing = [identity for identity in values if identity not in found]
     if not missing:
@@ -119,24 +120,23 @@ def create_customers(
     """New customers, one identity each: (name, identity) → {identity: customer id}."""
     ws = catalog.workspace_id
     rank = _first_stage_rank(catalog)
-    ids = (
-        conn.execute(
-            insert(C).returning(C.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "workspace_id": ws,
-                    "name": name[:200],
-                    "opted_out": False,
-                    "priority_open": True,
-                    "priority_rank": rank,
-                    "created_at": now,
-                }
-                for name, _ in wanted
-            ],
-        )
-        .scalars()
-        .all()
-    )
+    rows = [
+        {
+            "workspace_id": ws,
+            "name": name[:200],
+            "opted_out": False,
+            "priority_open": True,
+            "priority_rank": rank,
+            "created_at": now,
+        }
+        for name, _ in wanted
+    ]
+    if conn.dialect.name == "sqlite":
+        # SQLite gives each new row the next rowid, in insertion order, under the transaction's write
+        # lock: sorted ids are the rows' order. (Asking for parameter order inserts row by row there.)
+        ids = sorted(conn.execute(_INSERT_CUSTOMER, rows).scalars())
+    else:
+        ids = conn.execute(_INSERT_CUSTOMER_ORDERED, rows).scalars().all()
     conn.execute(
         insert(ID),
         [

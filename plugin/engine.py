@@ -68,7 +68,7 @@ class Recorded:
 
 
 # Prebuilt statements for the hot path.
-_INSERT_MESSAGE = insert(Message).returning(Message.id, Message.provider_id, sort_by_parameter_order=True)
+_INSERT_MESSAGE = insert(M).returning(M.c.id, M.c.channel, M.c.provider_id)
 _INSERT_CHANGE = insert(StatusChange)
 _UPDATE_STATUS = (
     update(CS)
@@ -175,13 +175,11 @@ def record_messages(
             }
             for n, e in enumerate(fresh, 1)
         ]
-        provisional: dict[int, int] = {}
-        for n, ((mid, pid), e) in enumerate(
-            zip(conn.execute(_INSERT_MESSAGE, rows).all(), fresh, strict=True), 1
-        ):
-            message_ids[(e.channel, pid)] = mid
-            provisional[-n] = mid
-        writes.message_ids = provisional
+        # Matched back by their unique key, not by position: asking for rows back in parameter order
+        # makes SQLAlchemy insert one row per statement on SQLite.
+        for mid, channel, pid in conn.execute(_INSERT_MESSAGE, rows):
+            message_ids[(channel, pid)] = mid
+        writes.message_ids = {-n: message_ids[(e.channel, e.provider_id)] for n, e in enumerate(fresh, 1)}
     writes.flush(conn)
 
     out = []
@@ -398,24 +396,13 @@ def load_states(
     ws = catalog.workspace_id
     if not customer_ids:
         return {}
-    when = _time_reader(conn)
-    query = (
-        select(
-            C.c.id,
-            C.c.opted_out,
-            when.column(C.c.last_inbound_at),
-            when.column(C.c.last_outbound_at),
-            when.column(C.c.waiting_since),
-            when.column(C.c.horizon_at),
-        )
-        .where(C.c.workspace_id == ws, C.c.id.in_(customer_ids))
-        .order_by(C.c.id)
-    )
-    if lock:
-        query = query.with_for_update()
+    sqlite_times = conn.dialect.name == "sqlite"
+    when = _SqliteTimes if sqlite_times else _TypedTimes
+    customers, statuses = _STATE_QUERIES[sqlite_times, lock]
+    params = {"w": ws, "ids": list(customer_ids)}
     states: dict[int, State] = {}
     parse = when.parse
-    for cid, opted_out, inbound, outbound, waiting, horizon in conn.execute(query):
+    for cid, opted_out, inbound, outbound, waiting, horizon in conn.execute(customers, params):
         # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
         states[cid] = State(
             {},
@@ -427,12 +414,7 @@ def load_states(
         )
     key_of_track = {t.id: t.key for t in catalog.tracks.values()}
     by_id = catalog.by_id
-    rows = conn.execute(
-        select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, when.column(CS.c.entered_at)).where(
-            CS.c.workspace_id == ws, CS.c.customer_id.in_(customer_ids)
-        )
-    )
-    for cid, track_id, status_id, entered in rows:
+    for cid, track_id, status_id, entered in conn.execute(statuses, params):
         track = key_of_track.get(track_id)
         status = by_id.get(status_id)
         if track and status:
@@ -471,6 +453,35 @@ class _TypedTimes:
     @staticmethod
     def parse(value: datetime | None) -> datetime | None:
         return aware(value) if value is not None else None
+
+
+def _state_queries(when, lock: bool):
+    customers = (
+        select(
+            C.c.id,
+            C.c.opted_out,
+            when.column(C.c.last_inbound_at),
+            when.column(C.c.last_outbound_at),
+            when.column(C.c.waiting_since),
+            when.column(C.c.horizon_at),
+        )
+        .where(C.c.workspace_id == bindparam("w"), C.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(C.c.id)
+    )
+    if lock:
+        customers = customers.with_for_update()
+    statuses = select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, when.column(CS.c.entered_at)).where(
+        CS.c.workspace_id == bindparam("w"), CS.c.customer_id.in_(bindparam("ids", expanding=True))
+    )
+    return customers, statuses
+
+
+# load_states' statements, by (SQLite, lock).
+_STATE_QUERIES = {
+    (sqlite_times, lock): _state_queries(_SqliteTimes if sqlite_times else _TypedTimes, lock)
+    for sqlite_times in (True, False)
+    for lock in (True, False)
+}
 
 
 def _time_reader(conn: Connection):
@@ -660,6 +671,13 @@ def _aware(value: datetime | None) -> datetime | None:
     return aware(value) if value is not None else None
 
 
+_EXISTING = select(M.c.id, M.c.provider_id).where(
+    M.c.workspace_id == bindparam("w"),
+    M.c.channel == bindparam("ch"),
+    M.c.provider_id.in_(bindparam("pids", expanding=True)),
+)
+
+
 def _existing_messages(
     conn: Connection, ws: int, events: Sequence[MessageEvent]
 ) -> dict[tuple[str, str], int]:
@@ -668,11 +686,7 @@ def _existing_messages(
         by_channel[e.channel].append(e.provider_id)
     found: dict[tuple[str, str], int] = {}
     for channel, pids in by_channel.items():
-        rows = conn.execute(
-            select(M.c.id, M.c.provider_id).where(
-                M.c.workspace_id == ws, M.c.channel == channel, M.c.provider_id.in_(pids)
-            )
-        )
+        rows = conn.execute(_EXISTING, {"w": ws, "ch": channel, "pids": pids})
         found.update({(channel, r.provider_id): r.id for r in rows})
     return found
 

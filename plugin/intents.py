@@ -47,14 +47,14 @@ def workspace_overrides(conn: Connection, workspace_id: int) -> dict[str, dict[s
     return overrides
 
 
-_classifiers: dict[tuple[str, int, int], Classifier] = {}
+_classifiers: dict[tuple[object, int, int], Classifier] = {}
 _lock = threading.Lock()
 
 
 def classifier_for(conn: Connection, catalog: Catalog) -> Classifier:
     """The engine's classifier for this workspace; cached by catalog version, which every pack or
     assignment change bumps, so no process ever classifies with stale rules."""
-    key = (str(conn.engine.url), catalog.workspace_id, catalog.version)
+    key = (conn.engine.url, catalog.workspace_id, catalog.version)
     found = _classifiers.get(key)
     if found is not None:
         return found

@@ -171,7 +171,7 @@ def _prefix(s: StatusInfo, wanted: str) -> bool:
     return len(wanted) >= 2 and (_fold(s.key).startswith(wanted) or _fold(s.label).startswith(wanted))
 
 
-_cache: dict[tuple[str, int, int], Catalog] = {}
+_cache: dict[tuple[object, int, int], Catalog] = {}
 _cache_lock = threading.Lock()
 
 
@@ -185,7 +185,7 @@ def load_catalog(conn: Connection, workspace_id: int, version: int | None = None
             raise UnknownWorkspace(f"workspace {workspace_id} does not exist")
         version = row[0]
     # Keyed by database too: one process (a test run, a CLI pointed elsewhere) may see several.
-    key = (str(conn.engine.url), workspace_id, version)
+    key = (conn.engine.url, workspace_id, version)
     cached = _cache.get(key)
     if cached is not None:
         return cached

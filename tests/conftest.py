@@ -21,7 +21,9 @@ from plugin.db import make_engine, transaction, upgrade
 from plugin.statuses import load_catalog
 from plugin.workspaces import create_workspace
 
-PG_ADMIN_URL = os.environ.get("STATUSHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "STATUSHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -41,7 +43,9 @@ def pg_template():
     """A migrated PostgreSQL database that each test's database is cloned from."""
     if not _pg_available():
         if IN_CI:
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI must run every database test on it")
+            pytest.fail(
+                f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI must run every database test on it"
+            )
         pytest.skip("PostgreSQL not reachable; set STATUSHUB_TEST_PG_URL")
     name = f"shub_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -98,9 +102,18 @@ def workspace(engine):
     """One workspace on the default online-store template, with SMS, web chat and Slack configured."""
     with transaction(engine) as conn:
         ws_id = create_workspace(
-            conn, "acme", name="Acme Store", twilio_account_sid="AC" + "1" * 32, twilio_auth_token="12345",
-            twilio_number="+15550001111", webchat_secret="webchat-secret", slack_team="T0ACME",
-            slack_bot_token="xoxb-test-token", alert_channel="C0ALERTS", now=utcnow())
+            conn,
+            "acme",
+            name="Acme Store",
+            twilio_account_sid="AC" + "1" * 32,
+            twilio_auth_token="12345",
+            twilio_number="+15550001111",
+            webchat_secret="webchat-secret",
+            slack_team="T0ACME",
+            slack_bot_token="xoxb-test-token",
+            alert_channel="C0ALERTS",
+            now=utcnow(),
+        )
     return ws_id
 
 
@@ -112,5 +125,6 @@ def catalog(engine, workspace):
 
 def at(minute: int, second: int = 0) -> datetime:
     """A fixed, readable timestamp: minute `minute` of a test day."""
-    return datetime(2026, 5, 4, 9, 0, tzinfo=UTC).replace(minute=minute % 60, second=second,
-                                                         hour=9 + minute // 60)
+    return datetime(2026, 5, 4, 9, 0, tzinfo=UTC).replace(
+        minute=minute % 60, second=second, hour=9 + minute // 60
+    )

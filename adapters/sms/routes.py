@@ -18,7 +18,7 @@ from adapters.sms.parse import e164, parse_inbound, parse_status
 from adapters.sms.signature import is_signed, signed_url
 from plugin.app import hub
 from plugin.clock import utcnow
-from plugin.db import transaction
+from plugin.db import reading, transaction
 from plugin.delivery_status import record_delivery
 from plugin.errors import StatushubError
 from plugin.inbox import receive
@@ -56,16 +56,19 @@ def inbound():
     number = e164(form.get("To"))
     url = signed_url(request, h.settings)
     now = utcnow()
+    # Checked before the write transaction: on SQLite the other worker waits for its write lock, so
+    # it is held only while the message is applied.
+    with reading(h.engine) as conn:
+        ws = conn.execute(_BY_NUMBER, {"n": number}).first() if number else None
+    if ws is None:
+        raise _refuse("unknown To number")
+    if not is_signed(ws.twilio_auth_token, url, form, request.headers):
+        raise _refuse("bad signature")
+    event = parse_inbound(form, ws.id, now, ws.default_region)
     # A concurrent duplicate loses on the unique provider id and rolls back; the retry sees the first.
     for attempt in range(2):
         try:
             with transaction(h.engine) as conn:
-                ws = conn.execute(_BY_NUMBER, {"n": number}).first() if number else None
-                if ws is None:
-                    raise _refuse("unknown To number")
-                if not is_signed(ws.twilio_auth_token, url, form, request.headers):
-                    raise _refuse("bad signature")
-                event = parse_inbound(form, ws.id, now, ws.default_region)
                 recorded = receive(conn, ws.id, [event], now=now, catalog_version=ws.catalog_version)[0]
             break
         except IntegrityError:
