@@ -127,9 +127,14 @@ def _document(raw: bytes) -> dict:
         raise StatushubError("the body is not UTF-8 text", field="body") from None
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise StatushubError(
             f"the body is not JSON: {exc.msg} at character {exc.pos}", field="body"
+        ) from None
+    except (ValueError, RecursionError):
+        # Absurdly deep nesting exhausts the parser's stack: still just a bad body.
+        raise StatushubError(
+            "the body is not JSON this hub can read (nested too deeply)", field="body"
         ) from None
     if not isinstance(document, dict):
         raise StatushubError("the body must be a JSON object", field="body")

@@ -177,7 +177,7 @@ def _run(fn, doc: RouteDoc, conn, path: dict):
             return Response(
                 hit[1], status=hit[0], mimetype="application/json", headers={"Idempotent-Replay": "true"}
             )
-    parsed_body = _load(doc.body, request.get_json(silent=True), "body") if doc.body else {}
+    parsed_body = _load(doc.body, _json_body(), "body") if doc.body else {}
     parsed_query = _load(doc.query, _query_args(doc.query), "query") if doc.query else {}
     catalog = load_catalog(conn, owner.workspace_id)
     result = fn(Call(owner, conn, catalog, parsed_body, parsed_query), **path)
@@ -188,3 +188,11 @@ def _run(fn, doc: RouteDoc, conn, path: dict):
     if key is not None:
         remember(conn, owner.workspace_id, scope, key, doc.status, text, utcnow())
     return Response(text, status=doc.status, mimetype="application/json")
+
+
+def _json_body():
+    """The JSON body, or None when it is not JSON; a body nested too deeply for the parser is a 400."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise StatushubError("the body is nested too deeply to read", field="body") from None
