@@ -365,3 +365,60 @@ class OutboxItem(Base):
     dead_at: Mapped[datetime | None] = mapped_column(UTC)
     created_at: Mapped[datetime] = mapped_column(UTC)
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "dead_at", "due_at"),)
+
+
+class TimeRule(Base):
+    """A workspace's time rule (SPEC §9); removed rules keep their row so defaults are seeded once."""
+
+    __tablename__ = "time_rules"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    name: Mapped[str] = mapped_column(String(64))
+    when: Mapped[dict] = mapped_column(JSON)  # {track: status}, one or two tracks
+    after_minutes: Mapped[int] = mapped_column(Integer)
+    to_track: Mapped[str] = mapped_column(String(64))
+    to_status: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    removed_at: Mapped[datetime | None] = mapped_column(UTC)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        CheckConstraint("after_minutes >= 1", name="after"),
+    )
+
+
+class TimeRuleDecision(Base):
+    """A rule decided (applied or blocked) for one stay of a customer: never again in that stay."""
+
+    __tablename__ = "time_rule_decisions"
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("time_rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    stay_started_at: Mapped[datetime] = mapped_column(UTC, primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (customer_fk(),)
+
+
+class Nudge(Base):
+    """A nudge queued for one wait (keyed by the customer's waiting_since): once per wait."""
+
+    __tablename__ = "nudges"
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    waiting_since: Mapped[datetime] = mapped_column(UTC, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (customer_fk(),)
+
+
+class WebhookSubscription(Base):
+    """An outgoing webhook: a URL receiving status changes (all, one track or one status)."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    url: Mapped[str] = mapped_column(String(2000))
+    track: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTC)

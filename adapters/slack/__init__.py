@@ -90,12 +90,13 @@ def build_bolt(signing_secret: str, api_url: str) -> App:
 
 
 def init_app(app: Flask) -> None:
-    from adapters.slack.alerts import send_alert
+    from adapters.slack.alerts import send_alert, send_nudge
 
     settings = app.extensions["statushub"].settings
     app.extensions.setdefault(SENDERS_KEY, {})["alert"] = functools.partial(
         send_alert, api_url=settings.slack_api_url
     )
+    app.extensions[SENDERS_KEY]["nudge"] = functools.partial(send_nudge, api_url=settings.slack_api_url)
     if not settings.slack_signing_secret:
         log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is off")
         return

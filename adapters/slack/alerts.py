@@ -34,3 +34,22 @@ def send_alert(engine: Engine, job: Job, *, api_url: str) -> None:
         "chat.postMessage",
         {"channel": ws.alert_channel, "text": text, "blocks": found, "unfurl_links": False},
     )
+
+
+def send_nudge(engine: Engine, job: Job, *, api_url: str) -> None:
+    """The `nudge` sender: reminds the alert channel that a customer has waited on us too long."""
+    with reading(engine) as conn:
+        ws = conn.execute(
+            select(Workspace.slack_bot_token, Workspace.alert_channel).where(Workspace.id == job.workspace_id)
+        ).first()
+    if ws is None or not ws.slack_bot_token or not ws.alert_channel:
+        raise Undeliverable("the workspace has no Slack bot token or alert channel")
+    name = blocks.escape(job.payload.get("name") or "a customer")
+    since = job.payload.get("waiting_since", "")
+    text = f"⏰ {name} (#{job.customer_id}) has been waiting for a reply since {since}"
+    webapi.call(
+        api_url,
+        ws.slack_bot_token,
+        "chat.postMessage",
+        {"channel": ws.alert_channel, "text": text, "unfurl_links": False},
+    )

@@ -22,6 +22,8 @@ from plugin.cli.workspace_cli import token_group, workspace_group
         "rules": ("plugin.cli.rules_cli", "rules_group"),
         "demo": ("plugin.cli.demo_cli", "demo_command"),
         "worker": ("plugin.cli.worker_cli", "worker_command"),
+        "time-rules": ("plugin.cli.time_rules_cli", "time_rules_group"),
+        "webhooks": ("plugin.cli.webhooks_cli", "webhooks_group"),
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

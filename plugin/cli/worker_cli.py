@@ -34,6 +34,10 @@ def worker_command(once: bool, poll: float) -> None:
     engine = app.extensions["statushub"].engine
     senders = dict(app.extensions.get(SENDERS_KEY, {}))
     tasks = list(app.extensions.get(TASKS_KEY, []))
+    from plugin import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
+
+    senders.setdefault(webhooks.KIND, webhooks.send_webhook)
+    tasks += [t for t in (time_rules.evaluate_time_rules, nudges.scan_nudges) if t not in tasks]
 
     if not once:
         click.echo("worker running; SIGTERM stops it after the item in hand", err=True)
