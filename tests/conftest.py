@@ -128,3 +128,21 @@ def at(minute: int, second: int = 0) -> datetime:
     return datetime(2026, 5, 4, 9, 0, tzinfo=UTC).replace(
         minute=minute % 60, second=second, hour=9 + minute // 60
     )
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The figures the reliability tests measured (events sent, retried, stored, lost), in CI's output.
+
+    Tests attach them with `record_property("figures", ...)`, which travels from xdist workers too."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures measured")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -56,7 +56,9 @@ def send(args) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_concurrent_out_of_order_duplicate_deliveries_match_one_serial_run(db_url, fresh_pg, capsys):
+def test_concurrent_out_of_order_duplicate_deliveries_match_one_serial_run(
+    db_url, fresh_pg, capsys, record_property
+):
     pg_only(db_url)
     make_workspace(db_url)
     stream = events()
@@ -82,12 +84,14 @@ def test_concurrent_out_of_order_duplicate_deliveries_match_one_serial_run(db_ur
 
     concurrent, serial = outcome(db_url), outcome(serial_url)
     deliveries = sum(s for s, _ in results)
+    figures = (
+        f"\n[concurrency] events={EVENTS} senders={SENDERS} deliveries={deliveries} "
+        f"retried={sum(r for _, r in results)} stored={len(concurrent['messages'])} "
+        f"customers={concurrent['customers']} in {took:.1f} s"
+    )
+    record_property("figures", figures.strip())
     with capsys.disabled():
-        print(
-            f"\n[concurrency] events={EVENTS} senders={SENDERS} deliveries={deliveries} "
-            f"retried={sum(r for _, r in results)} stored={len(concurrent['messages'])} "
-            f"customers={concurrent['customers']} in {took:.1f} s"
-        )
+        print(figures)
     assert len(concurrent["messages"]) == EVENTS
     assert concurrent["customers"] == serial["customers"] == VISITORS
     assert concurrent["messages"] == serial["messages"]

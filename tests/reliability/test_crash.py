@@ -44,7 +44,9 @@ def post(session: requests.Session, base: str, form: dict) -> int | None:
 
 
 @pytest.mark.slow
-def test_a_hub_killed_mid_stream_stores_every_message_once_after_retries(db_url, fresh_pg, gunicorn, capsys):
+def test_a_hub_killed_mid_stream_stores_every_message_once_after_retries(
+    db_url, fresh_pg, gunicorn, capsys, record_property
+):
     pg_only(db_url)
     make_workspace(db_url)
     forms = stream()
@@ -82,11 +84,13 @@ def test_a_hub_killed_mid_stream_stores_every_message_once_after_retries(db_url,
 
     crashed, clean = outcome(db_url), outcome(clean_url)
     stored = len(crashed["messages"])
+    figures = (
+        f"\n[crash] events sent={EVENTS} acknowledged before kill={acked} retried={retried} "
+        f"stored={stored} lost={EVENTS - len({m[3] for m in crashed['messages']})}"
+    )
+    record_property("figures", figures.strip())
     with capsys.disabled():
-        print(
-            f"\n[crash] events sent={EVENTS} acknowledged before kill={acked} retried={retried} "
-            f"stored={stored} lost={EVENTS - len({m[3] for m in crashed['messages']})}"
-        )
+        print(figures)
     assert stored == EVENTS == len({m[3] for m in crashed["messages"]})
     assert crashed["messages"] == clean["messages"]
     assert crashed["statuses"] == clean["statuses"]

@@ -82,7 +82,9 @@ def own_postgres():
 
 
 @pytest.mark.slow
-def test_webhooks_answer_503_while_the_database_is_down_and_nothing_is_lost(own_postgres, gunicorn, capsys):
+def test_webhooks_answer_503_while_the_database_is_down_and_nothing_is_lost(
+    own_postgres, gunicorn, capsys, record_property
+):
     upgrade(own_postgres.url)
     make_workspace(own_postgres.url)
     hub = gunicorn(own_postgres.url)
@@ -136,11 +138,13 @@ def test_webhooks_answer_503_while_the_database_is_down_and_nothing_is_lost(own_
 
     stored = outcome(own_postgres.url)["messages"]
     ids = [m[3] for m in stored]
+    figures = (
+        f"\n[outage] events sent={len(answers)} during outage={len(during)} "
+        f"503={during.count(503)} retried={retried} stored={len(stored)} lost={len(set(answers) - set(ids))}"
+    )
+    record_property("figures", figures.strip())
     with capsys.disabled():
-        print(
-            f"\n[outage] events sent={len(answers)} during outage={len(during)} "
-            f"503={during.count(503)} retried={retried} stored={len(stored)} lost={len(set(answers) - set(ids))}"
-        )
+        print(figures)
     assert during and set(during) == {503}, f"answers while down: {set(during)}"
     assert not refused
     assert len(ids) == len(set(ids)) == len(answers)
