@@ -10,6 +10,7 @@ import phonenumbers
 from sqlalchemy import Connection, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from plugin.driver_sql import executemany
 from plugin.errors import AmbiguousCustomer, Conflict, StatushubError, UnknownCustomer
 from plugin.schema import Customer, CustomerStatus, Identity
 from plugin.statuses import Catalog
@@ -17,6 +18,8 @@ from plugin.statuses import Catalog
 C, ID, CS = Customer.__table__, Identity.__table__, CustomerStatus.__table__
 IDENTITY_KINDS = ("sms", "webchat", "slack")
 _INSERT_CUSTOMER = insert(C).returning(C.c.id)
+_INSERT_IDENTITY = insert(ID)
+_INSERT_STATUS = insert(CS)
 _INSERT_CUSTOMER_ORDERED = insert(C).returning(C.c.id, sort_by_parameter_order=True)
 _CUSTOMERS_OF = select(ID.c.value, ID.c.customer_id).where(
     ID.c.workspace_id == bindparam("w"), ID.c.value.in_(bindparam("values", expanding=True))
@@ -137,16 +140,18 @@ def create_customers(
         ids = sorted(conn.execute(_INSERT_CUSTOMER, rows).scalars())
     else:
         ids = conn.execute(_INSERT_CUSTOMER_ORDERED, rows).scalars().all()
-    conn.execute(
-        insert(ID),
+    executemany(
+        conn,
+        _INSERT_IDENTITY,
         [
             {"workspace_id": ws, "customer_id": cid, "value": identity}
             for cid, (_, identity) in zip(ids, wanted, strict=True)
         ],
     )
     firsts = [(t.id, t.first.id) for t in catalog.tracks.values()]
-    conn.execute(
-        insert(CS),
+    executemany(
+        conn,
+        _INSERT_STATUS,
         [
             {"workspace_id": ws, "customer_id": cid, "track_id": tid, "status_id": sid, "entered_at": now}
             for cid in ids

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.clock import aware, utcnow
 from plugin.customers import ensure_customers
+from plugin.driver_sql import executemany, insert_returning
 from plugin.errors import ArchivedStatus, NotAllowed, StatushubError
 from plugin.events import MessageEvent
 from plugin.fold import Classifier, CommandIn, Entry, MessageIn, State, fold, initial_state
@@ -45,6 +46,7 @@ from plugin.schema import (
     Workspace,
 )
 from plugin.statuses import Catalog, StatusInfo
+from plugin.webhooks import queue_webhooks
 
 C, CS, M, SC, CMD, ID = (
     Customer.__table__,
@@ -69,6 +71,7 @@ class Recorded:
 
 # Prebuilt statements for the hot path.
 _INSERT_MESSAGE = insert(M).returning(M.c.id, M.c.channel, M.c.provider_id)
+_INSERT_MESSAGE_ROWS = insert(M)
 _INSERT_CHANGE = insert(StatusChange)
 _UPDATE_STATUS = (
     update(CS)
@@ -177,7 +180,9 @@ def record_messages(
         ]
         # Matched back by their unique key, not by position: asking for rows back in parameter order
         # makes SQLAlchemy insert one row per statement on SQLite.
-        for mid, channel, pid in conn.execute(_INSERT_MESSAGE, rows):
+        for mid, channel, pid in insert_returning(
+            conn, _INSERT_MESSAGE_ROWS, rows, ("id", "channel", "provider_id"), _INSERT_MESSAGE
+        ):
             message_ids[(channel, pid)] = mid
         writes.message_ids = {-n: message_ids[(e.channel, e.provider_id)] for n, e in enumerate(fresh, 1)}
     writes.flush(conn)
@@ -775,16 +780,17 @@ class _Writes:
 
     def flush(self, conn: Connection) -> None:
         if self.statuses:
-            conn.execute(_UPDATE_STATUS, self.statuses)
+            executemany(conn, _UPDATE_STATUS, self.statuses)
         for columns, rows in self.customers.items():
-            conn.execute(_update_customer(columns), rows)
+            executemany(conn, _update_customer(columns), rows)
         if self.changes:
             ids = self.message_ids
             for row in self.changes:
                 mid = row["message_id"]
                 if mid is not None and mid < 0:
                     row["message_id"] = ids[mid]
-            conn.execute(_INSERT_CHANGE, self.changes)
+            executemany(conn, _INSERT_CHANGE, self.changes)
+            queue_webhooks(conn, self.catalog, self.changes, self.now)  # same transaction (SPEC §9)
         if self.alerts:
             conn.execute(_INSERT_ALERT, self.alerts)
         if self.left:

@@ -411,6 +411,17 @@ class Nudge(Base):
     __table_args__ = (customer_fk(),)
 
 
+class FollowUpNudge(Base):
+    """A follow-up nudge queued for one Cold Lead stay (keyed by the stay's start): once per stay."""
+
+    __tablename__ = "follow_up_nudges"
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    stay_started_at: Mapped[datetime] = mapped_column(UTC, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (customer_fk(),)
+
+
 class WebhookSubscription(Base):
     """An outgoing webhook: a URL receiving status changes (all, one track or one status)."""
 

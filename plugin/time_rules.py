@@ -77,7 +77,11 @@ def _pair(catalog: Catalog, text: str, what: str) -> tuple[str, str]:
     track, sep, status = (text or "").partition(":")
     if not sep or not track or not status:
         raise InvalidRule(f"{what} {text!r} must be track:status, e.g. stage:greeting", field=what)
-    info = catalog.resolve(status, track=track.strip().lower(), manual=False)
+    try:
+        info = catalog.resolve(status, track=track.strip().lower(), manual=False)
+    except StatushubError as exc:
+        exc.field = what  # the mistake is in this part of the rule, whichever lookup found it
+        raise
     return info.track, info.key
 
 

@@ -20,6 +20,7 @@ from plugin.errors import NotFound, StatushubError
 from plugin.outbox import Job, Undeliverable
 from plugin.schema import Customer, Identity, OutboxItem, WebhookSubscription, Workspace
 from plugin.statuses import Catalog
+from plugin.workspaces import bump_catalog
 
 SUBS = WebhookSubscription.__table__
 OUT = OutboxItem.__table__
@@ -61,6 +62,7 @@ def subscribe(
         )
         .returning(SUBS.c.id)
     ).scalar_one()
+    bump_catalog(conn, catalog.workspace_id)
     return sub_id, secret
 
 
@@ -74,23 +76,46 @@ def subscriptions(conn: Connection, workspace_id: int) -> list:
 
 def unsubscribe(conn: Connection, workspace_id: int, sub_id: int) -> None:
     gone = conn.execute(delete(SUBS).where(SUBS.c.workspace_id == workspace_id, SUBS.c.id == sub_id)).rowcount
+    if gone:
+        bump_catalog(conn, workspace_id)
     if not gone:
         known = [str(s.id) for s in subscriptions(conn, workspace_id)]
         raise NotFound(f"no webhook subscription {sub_id}", choices=known, field="id")
 
 
-def queue_webhooks(conn: Connection, workspace_id: int, changes: list[dict], now: datetime) -> int:
+_subscriptions: dict[tuple, tuple] = {}
+
+
+def _cached_subscriptions(conn: Connection, catalog: Catalog) -> tuple:
+    """The workspace's subscriptions, cached by catalog version (subscribing bumps it), so the webhook
+    path pays no query per message while nobody has subscribed."""
+    key = (conn.engine.url, catalog.workspace_id, catalog.version)
+    found = _subscriptions.get(key)
+    if found is None:
+        found = tuple(
+            conn.execute(
+                select(SUBS.c.id, SUBS.c.track, SUBS.c.status).where(
+                    SUBS.c.workspace_id == catalog.workspace_id
+                )
+            ).all()
+        )
+        if len(_subscriptions) > 256:
+            _subscriptions.clear()
+        _subscriptions[key] = found
+    return found
+
+
+def queue_webhooks(conn: Connection, catalog: Catalog, changes: list[dict], now: datetime) -> int:
     """One outbox item per applied change and matching subscription, in the change's transaction.
 
     `changes` are audit rows as the engine writes them (customer_id, track, from_status, to_status,
     source, actor, applied, at); blocked decisions are not status changes and are not sent.
     """
-    applied = [c for c in changes if c["applied"]]
+    workspace_id = catalog.workspace_id
+    subs = _cached_subscriptions(conn, catalog)
+    applied = [c for c in changes if c["applied"]] if subs else []
     if not applied:
         return 0
-    subs = conn.execute(
-        select(SUBS.c.id, SUBS.c.track, SUBS.c.status).where(SUBS.c.workspace_id == workspace_id)
-    ).all()
     rows = [
         {
             "workspace_id": workspace_id,

@@ -1,6 +1,9 @@
-"""The `alert` outbox sender: posts a customer entering an alerting status to the alert channel."""
+"""The `alert` and `nudge` outbox senders: post alerting statuses, long waits and follow-ups to the
+alert channel."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
@@ -44,12 +47,33 @@ def send_nudge(engine: Engine, job: Job, *, api_url: str) -> None:
         ).first()
     if ws is None or not ws.slack_bot_token or not ws.alert_channel:
         raise Undeliverable("the workspace has no Slack bot token or alert channel")
-    name = blocks.escape(job.payload.get("name") or "a customer")
-    since = job.payload.get("waiting_since", "")
-    text = f"⏰ {name} (#{job.customer_id}) has been waiting for a reply since {since}"
+    text = nudge_text(job.payload, job.customer_id or 0)
     webapi.call(
         api_url,
         ws.slack_bot_token,
         "chat.postMessage",
         {"channel": ws.alert_channel, "text": text, "unfurl_links": False},
     )
+
+
+def nudge_text(payload: dict, customer_id: int) -> str:
+    """A waiting customer (the default, and nudges queued before follow-ups existed) or a follow-up."""
+    name = blocks.escape(payload.get("name") or "a customer")
+    if payload.get("kind") == "follow_up":
+        days = payload.get("days") or 0
+        status = blocks.escape(payload.get("status") or "Cold Lead")
+        when = _day(payload.get("last_touched_at", ""))
+        return (
+            f"{status} {name} (#{customer_id}) has not been touched for {days} day{'s' if days != 1 else ''}"
+            f" (last activity {when}): time to suggest a follow-up"
+        )
+    since = _day(payload.get("waiting_since", ""))
+    return f"⏰ {name} (#{customer_id}) has been waiting for a reply since {since}"
+
+
+def _day(iso: str) -> str:
+    """`2026-05-04T12:00:00+00:00` → `2026-05-04 12:00 UTC`; anything else as given."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return blocks.escape(str(iso))

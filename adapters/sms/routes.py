@@ -1,4 +1,4 @@
-"""Twilio's webhooks: inbound messages and status callbacks, each one short transaction (SPEC §5, STYLE §11).
+"""Twilio's webhooks: inbound messages and status callbacks, each one short write transaction (SPEC §5, STYLE §11).
 
 An unknown `To` number answers 401, not 404: with no workspace there is no auth token to verify the
 request with, and a 404 would tell anyone probing which numbers the hub serves. Twilio treats both as

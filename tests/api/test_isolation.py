@@ -14,10 +14,11 @@ from plugin.schema import (
     Identity,
     Status,
     StatusChange,
+    TimeRule,
     Track,
 )
 
-TABLES = (Customer, CustomerStatus, Identity, CustomerLink, StatusChange, Status, Track, ApiToken)
+TABLES = (Customer, CustomerStatus, Identity, CustomerLink, StatusChange, Status, Track, ApiToken, TimeRule)
 
 
 def valid_body(schema, other_customer: int) -> dict:
@@ -41,6 +42,12 @@ def valid_body(schema, other_customer: int) -> dict:
         "TokenCreate": {"role": "agent"},
         "AdminCreate": {"user_id": "U0X1"},
         "Settings": {"alert_channel": "C0STOLEN"},
+        "TimeRuleCreate": {
+            "name": "globex-admin",
+            "when": {"stage": "greeting"},
+            "after": "1d",
+            "to": "stage:passed",
+        },
     }
     return bodies[schema.__name__]
 

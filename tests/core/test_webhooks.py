@@ -18,11 +18,11 @@ from plugin.engine import assign_status
 from plugin.errors import NotFound, UnknownStatus
 from plugin.intents import classifier_for
 from plugin.outbox import run_due
-from plugin.schema import OutboxItem, StatusChange, WebhookSubscription
+from plugin.schema import OutboxItem, WebhookSubscription
+from plugin.statuses import load_catalog
 from plugin.webhooks import (
     InvalidWebhook,
     dead_letters,
-    queue_webhooks,
     replay,
     send_webhook,
     subscribe,
@@ -45,16 +45,11 @@ def customer(engine, catalog, name="Jane Roe") -> int:
 
 
 def change(engine, catalog, cid: int, key: str, when, track: str = "stage") -> None:
-    """A manual change; queues its webhooks itself until the engine calls queue_webhooks."""
+    """A manual change through the engine, which queues its webhooks in the same transaction."""
     with transaction(engine) as conn:
-        before = conn.execute(select(OutboxItem.id).where(OutboxItem.kind == "webhook")).all()
-        last = conn.execute(select(StatusChange.id).order_by(StatusChange.id.desc()).limit(1)).scalar() or 0
+        catalog = load_catalog(conn, catalog.workspace_id)
         assign_status(conn, catalog, cid, catalog.status(track, key), actor="cli:ann", note="n",
                       classify=classifier_for(conn, catalog), now=when)  # fmt: skip
-        after = conn.execute(select(OutboxItem.id).where(OutboxItem.kind == "webhook")).all()
-        if after == before:  # the engine's hook is not wired yet: queue as it will
-            rows = conn.execute(select(StatusChange.__table__).where(StatusChange.id > last)).mappings().all()
-            queue_webhooks(conn, catalog.workspace_id, [dict(r) for r in rows], when)
 
 
 def verify(secret: str, call) -> dict:

@@ -379,3 +379,32 @@ class Settings(Schema):
     business_hours = fields.Dict(keys=Text(length=(3, 3)), values=Text(length=(11, 11)))
     sms_auto_reply = Text(allow_none=True, length=(0, 1600))
     nudge_after_minutes = fields.Integer(validate=validate.Range(1, 10080))
+    followup_days = fields.Integer(validate=validate.Range(1, 365))
+
+
+# Time rules -------------------------------------------------------------------------------------------
+
+
+class TimeRuleCreate(Schema):
+    name = Text(required=True, length=(1, 64), metadata={"description": "lowercase letters, digits, _ and -"})
+    when = fields.Dict(
+        keys=Text(length=(1, 64)),
+        values=Text(length=(1, 64)),
+        required=True,
+        validate=validate.Length(1, 2),
+        metadata={"description": "{track: status key}, one or two tracks, e.g. {stage: greeting}"},
+    )
+    after = Text(required=True, length=(1, 16), metadata={"description": "<n>m, <n>h or <n>d, n ≥ 1"})
+    to = Text(required=True, length=(1, 130), metadata={"description": "track:status, e.g. stage:cold_lead"})
+
+
+class TimeRule(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    when = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    after = fields.String(required=True)
+    to = fields.String(required=True)
+
+
+class TimeRuleList(Schema):
+    items = fields.List(fields.Nested(TimeRule), required=True)

@@ -141,7 +141,7 @@ def _settings(call: Call) -> dict:
     ).one()
     stored = row.settings or {}
     out = {"alert_channel": row.alert_channel}
-    for name in ("time_zone", "business_hours", "sms_auto_reply", "nudge_after_minutes"):
+    for name in ("time_zone", "business_hours", "sms_auto_reply", "nudge_after_minutes", "followup_days"):
         if name in stored:
             out[name] = stored[name]
     return out
