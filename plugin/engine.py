@@ -3,7 +3,8 @@
 It locks the customers it touches, folds the new events onto their state (incrementally when they
 are newer than everything seen, by a full replay of the customer's history when one arrives late),
 and writes messages, statuses, audit entries and side effects in the caller's transaction. The webhook
-path uses prebuilt Core statements (STYLE §11).
+path uses prebuilt Core statements (STYLE §11). Reading state, replaying, the single-message statements
+and the batched writes live in their own modules; `load_states` and `load_history` are re-exported.
 """
 
 from __future__ import annotations
@@ -11,51 +12,34 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import (
-    Connection,
-    String,
-    and_,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    select,
-    type_coerce,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, insert, select
 
-from plugin.clock import aware, utcnow
+from plugin.clock import utcnow
+from plugin.customer_state import load_states, new_state
 from plugin.customers import ensure_customers
-from plugin.driver_sql import executemany, insert_returning
+from plugin.driver_sql import insert_returning
 from plugin.errors import ArchivedStatus, NotAllowed, StatushubError
 from plugin.events import MessageEvent
-from plugin.fold import Classifier, CommandIn, Entry, MessageIn, State, fold, initial_state
-from plugin.schema import (
-    Customer,
-    CustomerStatus,
-    Identity,
-    Message,
-    OutboxItem,
-    Status,
-    StatusChange,
-    StatusCommand,
-    Workspace,
-)
+from plugin.fold import Classifier, CommandIn, Entry, MessageIn, State, fold
+from plugin.ingest_one import insert_message, load_one, stored_message
+from plugin.replay import load_history, reconcile, starting_state
+from plugin.schema import Message, StatusCommand
+from plugin.status_writes import Writes
 from plugin.statuses import Catalog, StatusInfo
-from plugin.webhooks import queue_webhooks
 
-C, CS, M, SC, CMD, ID = (
-    Customer.__table__,
-    CustomerStatus.__table__,
-    Message.__table__,
-    StatusChange.__table__,
-    StatusCommand.__table__,
-    Identity.__table__,
-)
+__all__ = [
+    "Recorded",
+    "assign_status",
+    "load_history",
+    "load_states",
+    "record_message",
+    "record_messages",
+    "run_commands",
+]
+
+M = Message.__table__
 
 
 @dataclass(frozen=True)
@@ -72,31 +56,11 @@ class Recorded:
 # Prebuilt statements for the hot path.
 _INSERT_MESSAGE = insert(M).returning(M.c.id, M.c.channel, M.c.provider_id)
 _INSERT_MESSAGE_ROWS = insert(M)
-_INSERT_CHANGE = insert(StatusChange)
-_UPDATE_STATUS = (
-    update(CS)
-    .where(
-        and_(
-            CS.c.workspace_id == bindparam("w"),
-            CS.c.customer_id == bindparam("c"),
-            CS.c.track_id == bindparam("t"),
-        )
-    )
-    .values(status_id=bindparam("s"), entered_at=bindparam("e"))
+_EXISTING = select(M.c.id, M.c.provider_id).where(
+    M.c.workspace_id == bindparam("w"),
+    M.c.channel == bindparam("ch"),
+    M.c.provider_id.in_(bindparam("pids", expanding=True)),
 )
-_CUSTOMER_UPDATES: dict[tuple[str, ...], object] = {}
-
-
-def _update_customer(columns: tuple[str, ...]):
-    """UPDATE customers SET only `columns` (prebuilt once per column set): most messages change two."""
-    stmt = _CUSTOMER_UPDATES.get(columns)
-    if stmt is None:
-        stmt = _CUSTOMER_UPDATES[columns] = (
-            update(C)
-            .where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
-            .values({name: bindparam(f"v_{name}") for name in columns})
-        )
-    return stmt
 
 
 def record_messages(
@@ -124,7 +88,7 @@ def record_messages(
     # A customer this call created is on every track's first status: nothing to read back.
     states = load_states(conn, catalog, [i for i in ids if i not in created], lock=True)
     for cid in created:
-        states[cid] = _new_state(catalog, now)
+        states[cid] = new_state(catalog, now)
 
     existing = _existing_messages(conn, ws, events)
     fresh: list[MessageEvent] = []
@@ -152,7 +116,7 @@ def record_messages(
             )
         )
     intents: dict[int, tuple[str, ...]] = {}
-    writes = _Writes(catalog, now)
+    writes = Writes(catalog, now)
     for customer_id, new_events in by_customer.items():
         intents.update(_advance(conn, catalog, customer_id, states, new_events, classify, now, writes)[0])
 
@@ -289,7 +253,7 @@ def run_commands(
         CommandIn(at, cid, kind, track, status, source, actor, note)
         for cid, (track, status, source, kind) in zip(ids, commands, strict=True)
     ]
-    writes = _Writes(catalog, now)
+    writes = Writes(catalog, now)
     entries = _advance(conn, catalog, customer_id, states, new, classify, now, writes)[1]
     writes.flush(conn)
     return entries
@@ -303,7 +267,7 @@ def _advance(
     new_events: list,
     classify: Classifier,
     now: datetime,
-    writes: _Writes,
+    writes: Writes,
 ) -> tuple[dict[int, tuple[str, ...]], list[Entry]]:
     """Folds new events onto one customer: incrementally, or by replay when one is older than the horizon."""
     current = states[customer_id]
@@ -317,9 +281,9 @@ def _advance(
         # New messages are folded before they are stored (provisional ids below 0): add them.
         history += [e for e in new_events if isinstance(e, MessageIn) and e.message_id < 0]
         result = fold(
-            _starting_state(conn, catalog, customer_id, current), history, catalog, classify, replay=True
+            starting_state(conn, catalog, customer_id, current), history, catalog, classify, replay=True
         )
-        entries = _reconcile(current, result.state, result.entries, new_events, now)
+        entries = reconcile(current, result.state, result.entries, new_events, now)
     new_ids = {e.message_id for e in new_events if isinstance(e, MessageIn)}
     result.intents = {mid: found for mid, found in result.intents.items() if mid in new_ids}
     writes.add(customer_id, current, result.state, entries)
@@ -327,270 +291,17 @@ def _advance(
     return result.intents, entries
 
 
-def _starting_state(conn: Connection, catalog: Catalog, customer_id: int, current: State) -> State:
-    """Where the customer started, for a replay: the first audit entry's `from` on each track, or the
-    current status on a track nothing ever moved. Not the catalog's first status: a reorder or an
-    archived first status must not move anyone by itself."""
-    ws = catalog.workspace_id
-    first_ids = (
-        select(func.min(SC.c.id))
-        .where(SC.c.workspace_id == ws, SC.c.customer_id == customer_id)
-        .group_by(SC.c.track)
-    )
-    started = dict(
-        conn.execute(
-            select(SC.c.track, SC.c.from_status).where(SC.c.workspace_id == ws, SC.c.id.in_(first_ids))
-        ).all()
-    )
-    state = initial_state(catalog)
-    for track, (key, _) in current.statuses.items():
-        state.statuses[track] = (started.get(track) or key, None)
-    return state
-
-
-def _reconcile(before: State, after: State, replayed: list[Entry], late: list, now: datetime) -> list[Entry]:
-    """Audit entries for a replay: the late events' own decisions as evaluated in their place in time
-    (marked not applied when later events superseded them), then one entry per track whose status the
-    replay changed, so the log's last applied entry per track is always the current status."""
-    late_ids = {getattr(e, "message_id", None) for e in late} - {None}
-    entries: list[Entry] = []
-    for entry in replayed:
-        if entry.message_id in late_ids:
-            final = after.statuses[entry.track][0]
-            if entry.applied and final != entry.to_status:
-                entry = Entry(
-                    entry.track,
-                    entry.from_status,
-                    entry.to_status,
-                    entry.source,
-                    entry.actor,
-                    False,
-                    "superseded: later events decided this track",
-                    entry.at,
-                    entry.note,
-                    entry.message_id,
-                )
-            if not entry.applied or final == entry.to_status and before.statuses[entry.track][0] == final:
-                entries.append(entry)
-    for track, (key, _) in after.statuses.items():
-        old = before.statuses.get(track, (None, None))[0]
-        if old != key:
-            decider = next((e for e in reversed(replayed) if e.track == track and e.applied), None)
-            entries.append(
-                Entry(
-                    track,
-                    old,
-                    key,
-                    decider.source if decider else "replay",
-                    decider.actor if decider else "system",
-                    True,
-                    "re-evaluated in time order after a late event",
-                    decider.at if decider else now,
-                    decider.note if decider else "",
-                    decider.message_id if decider else None,
-                )
-            )
-    return entries
-
-
-def load_states(
-    conn: Connection, catalog: Catalog, customer_ids: Sequence[int], *, lock: bool
-) -> dict[int, State]:
-    """The customers' current state; with `lock`, their rows stay locked until the transaction ends
-    (FOR UPDATE on PostgreSQL, in id order so two writers never deadlock; SQLite holds the write lock)."""
-    ws = catalog.workspace_id
-    if not customer_ids:
-        return {}
-    sqlite_times = conn.dialect.name == "sqlite"
-    when = _SqliteTimes if sqlite_times else _TypedTimes
-    customers, statuses = _STATE_QUERIES[sqlite_times, lock]
-    params = {"w": ws, "ids": list(customer_ids)}
-    states: dict[int, State] = {}
-    parse = when.parse
-    for cid, opted_out, inbound, outbound, waiting, horizon in conn.execute(customers, params):
-        # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
-        states[cid] = State(
-            {},
-            opted_out,
-            parse(inbound),
-            parse(outbound),
-            parse(waiting),
-            (parse(horizon), 9, "") if horizon is not None else None,
-        )
-    key_of_track = {t.id: t.key for t in catalog.tracks.values()}
-    by_id = catalog.by_id
-    for cid, track_id, status_id, entered in conn.execute(statuses, params):
-        track = key_of_track.get(track_id)
-        status = by_id.get(status_id)
-        if track and status:
-            states[cid].statuses[track] = (status.key, parse(entered))
-    firsts = [(t.key, t.first.key) for t in catalog.tracks.values()]
-    for state in states.values():
-        for track, first in firsts:
-            if track not in state.statuses:
-                state.statuses[track] = (first, None)
-    return states
-
-
-def _new_state(catalog: Catalog, now: datetime) -> State:
-    """A customer just created: on every track's first status since `now` (as create_customers wrote)."""
-    return State({t.key: (t.first.key, now) for t in catalog.tracks.values()})
-
-
-class _SqliteTimes:
-    """SQLite keeps times as ISO text in UTC; `datetime.fromisoformat` reads them several times faster
-    than the DateTime type's generic parser, which dominated loading a batch's states."""
-
-    @staticmethod
-    def column(col):
-        return type_coerce(col, String).label(col.name)
-
-    @staticmethod
-    def parse(value: str | None) -> datetime | None:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
-
-
-class _TypedTimes:
-    @staticmethod
-    def column(col):
-        return col
-
-    @staticmethod
-    def parse(value: datetime | None) -> datetime | None:
-        return aware(value) if value is not None else None
-
-
-def _state_queries(when, lock: bool):
-    customers = (
-        select(
-            C.c.id,
-            C.c.opted_out,
-            when.column(C.c.last_inbound_at),
-            when.column(C.c.last_outbound_at),
-            when.column(C.c.waiting_since),
-            when.column(C.c.horizon_at),
-        )
-        .where(C.c.workspace_id == bindparam("w"), C.c.id.in_(bindparam("ids", expanding=True)))
-        .order_by(C.c.id)
-    )
-    if lock:
-        customers = customers.with_for_update()
-    statuses = select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, when.column(CS.c.entered_at)).where(
-        CS.c.workspace_id == bindparam("w"), CS.c.customer_id.in_(bindparam("ids", expanding=True))
-    )
-    return customers, statuses
-
-
-# load_states' statements, by (SQLite, lock).
-_STATE_QUERIES = {
-    (sqlite_times, lock): _state_queries(_SqliteTimes if sqlite_times else _TypedTimes, lock)
-    for sqlite_times in (True, False)
-    for lock in (True, False)
-}
-
-
-def _time_reader(conn: Connection):
-    return _SqliteTimes if conn.dialect.name == "sqlite" else _TypedTimes
-
-
-# The one-message path (every webhook): prebuilt statements, the customer found and locked by its
-# identity in one statement. On SQLite (the transaction holds the write lock) its statuses come in
-# the same statement; on PostgreSQL they are read after the lock is taken, so a writer that held the
-# lock is seen (a joined row read before the wait would be stale under READ COMMITTED).
-def _customer_columns(when) -> list:
-    return [
-        ID.c.customer_id,
-        C.c.opted_out,
-        when.column(C.c.last_inbound_at),
-        when.column(C.c.last_outbound_at),
-        when.column(C.c.waiting_since),
-        when.column(C.c.horizon_at),
-    ]
-
-
-_BY_IDENTITY = and_(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
-_IDENTITY_CUSTOMER = ID.join(C, and_(C.c.workspace_id == ID.c.workspace_id, C.c.id == ID.c.customer_id))
-_ONE_STATE_SQLITE = (
-    select(
-        *_customer_columns(_SqliteTimes),
-        CS.c.track_id,
-        CS.c.status_id,
-        _SqliteTimes.column(CS.c.entered_at),
-    )
-    .select_from(
-        _IDENTITY_CUSTOMER.outerjoin(
-            CS, and_(CS.c.workspace_id == C.c.workspace_id, CS.c.customer_id == C.c.id)
-        )
-    )
-    .where(_BY_IDENTITY)
-)
-_ONE_CUSTOMER_LOCKED = (
-    select(*_customer_columns(_TypedTimes))
-    .select_from(_IDENTITY_CUSTOMER)
-    .where(_BY_IDENTITY)
-    .with_for_update(of=C)
-)
-_ONE_STATUSES = select(CS.c.track_id, CS.c.status_id, CS.c.entered_at).where(
-    CS.c.workspace_id == bindparam("w"), CS.c.customer_id == bindparam("c")
-)
-_ONE_EXISTING = select(M.c.id).where(
-    M.c.workspace_id == bindparam("w"), M.c.channel == bindparam("ch"), M.c.provider_id == bindparam("p")
-)
-_MESSAGE_KEY = [M.c.workspace_id, M.c.channel, M.c.provider_id]
-# A duplicate loses on the unique provider id and inserts nothing: one statement, no error.
-_INSERT_ONE = {
-    "sqlite": sqlite.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
-    "postgresql": postgresql.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
-}
-
-
-def _load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, State] | None:
-    """The customer of `identity` and their state, locked; None when the identity is new."""
-    ws = catalog.workspace_id
-    if conn.dialect.name == "sqlite":
-        rows = conn.execute(_ONE_STATE_SQLITE, {"w": ws, "v": identity}).all()
-        parse = _SqliteTimes.parse
-        statuses = [(r[6], r[7], r[8]) for r in rows if r[6] is not None]
-    else:
-        rows = conn.execute(_ONE_CUSTOMER_LOCKED, {"w": ws, "v": identity}).all()
-        parse = _TypedTimes.parse
-        if rows:
-            statuses = conn.execute(_ONE_STATUSES, {"w": ws, "c": rows[0][0]}).all()
-    if not rows:
-        return None
-    cid, opted_out, inbound, outbound, waiting, horizon = rows[0][:6]
-    state = State(
-        {},
-        opted_out,
-        parse(inbound),
-        parse(outbound),
-        parse(waiting),
-        (parse(horizon), 9, "") if horizon is not None else None,
-    )
-    tracks = {t.id: t for t in catalog.tracks.values()}
-    by_id = catalog.by_id
-    for track_id, status_id, entered in statuses:
-        track = tracks.get(track_id)
-        status = by_id.get(status_id)
-        if track and status:
-            state.statuses[track.key] = (status.key, parse(entered))
-    for track in catalog.tracks.values():
-        if track.key not in state.statuses:
-            state.statuses[track.key] = (track.first.key, None)
-    return cid, state
-
-
 def _record_one(
     conn: Connection, catalog: Catalog, e: MessageEvent, classify: Classifier, now: datetime
 ) -> Recorded:
     """record_messages for one event: the webhook path, in as few statements as the answer needs."""
     ws = catalog.workspace_id
-    loaded = _load_one(conn, catalog, e.identity)
+    loaded = load_one(conn, catalog, e.identity)
     if loaded is None:
         created: set[int] = set()
         cid = ensure_customers(conn, catalog, [(e.identity, e.name)], now, created=created)[e.identity]
         state = (
-            _new_state(catalog, now) if cid in created else load_states(conn, catalog, [cid], lock=True)[cid]
+            new_state(catalog, now) if cid in created else load_states(conn, catalog, [cid], lock=True)[cid]
         )
     else:
         cid, state = loaded
@@ -600,14 +311,14 @@ def _record_one(
     # A message not newer than everything seen may be a redelivery: look before folding, so a
     # duplicate never pays for a replay. A newer one is folded first and the insert decides.
     if state.horizon is not None and message.sort_key <= state.horizon:
-        existing = conn.execute(_ONE_EXISTING, {"w": ws, "ch": e.channel, "p": e.provider_id}).scalar()
+        existing = stored_message(conn, ws, e.channel, e.provider_id)
         if existing is not None:
             return Recorded(cid, existing, True, state.keys())
     states = {cid: state}
-    writes = _Writes(catalog, now)
+    writes = Writes(catalog, now)
     found = _advance(conn, catalog, cid, states, [message], classify, now, writes)[0].get(-1, ())
-    mid = conn.execute(
-        _INSERT_ONE[conn.dialect.name],
+    mid = insert_message(
+        conn,
         {
             "workspace_id": ws,
             "customer_id": cid,
@@ -624,63 +335,13 @@ def _record_one(
             "media": list(e.media),
             "opt": e.opt,
         },
-    ).scalar()
+    )
     if mid is None:  # stored meanwhile (or newer than the horizon yet already stored): a duplicate
-        existing = conn.execute(_ONE_EXISTING, {"w": ws, "ch": e.channel, "p": e.provider_id}).scalar()
+        existing = stored_message(conn, ws, e.channel, e.provider_id)
         return Recorded(cid, existing, True, state.keys())
     writes.message_ids = {-1: mid}
     writes.flush(conn)
     return Recorded(cid, mid, False, states[cid].keys(), found)
-
-
-def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
-    """Every message and command of one customer, for a replay."""
-    messages = conn.execute(
-        select(
-            M.c.id,
-            M.c.provider_at,
-            M.c.channel,
-            M.c.provider_id,
-            M.c.direction,
-            M.c.sender,
-            M.c.text,
-            M.c.opt,
-        ).where(M.c.workspace_id == workspace_id, M.c.customer_id == customer_id)
-    )
-    from plugin.optout import opt_change
-
-    events: list = [
-        MessageIn(
-            aware(r.provider_at),
-            f"{r.channel}:{r.provider_id}",
-            r.id,
-            r.channel,
-            r.direction,
-            r.sender,
-            r.text,
-            # The stored flag (the provider's or the keyword's); rows stored before it existed: the body.
-            r.opt or (opt_change(r.text) if r.direction == "inbound" else None),
-        )
-        for r in messages
-    ]
-    commands = conn.execute(
-        select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id == customer_id)
-    )
-    events += [
-        CommandIn(aware(r.at), r.id, r.kind, r.track, r.status, r.source, r.actor, r.note) for r in commands
-    ]
-    return events
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return aware(value) if value is not None else None
-
-
-_EXISTING = select(M.c.id, M.c.provider_id).where(
-    M.c.workspace_id == bindparam("w"),
-    M.c.channel == bindparam("ch"),
-    M.c.provider_id.in_(bindparam("pids", expanding=True)),
-)
 
 
 def _existing_messages(
@@ -694,150 +355,3 @@ def _existing_messages(
         rows = conn.execute(_EXISTING, {"w": ws, "ch": channel, "pids": pids})
         found.update({(channel, r.provider_id): r.id for r in rows})
     return found
-
-
-class _Writes:
-    """The writes of one engine call, gathered over all its customers and sent as one executemany
-    per statement (the batch path pays per batch, not per customer)."""
-
-    def __init__(self, catalog: Catalog, now: datetime) -> None:
-        self.catalog, self.now = catalog, now
-        self.statuses: list[dict] = []
-        self.customers: dict[tuple[str, ...], list[dict]] = defaultdict(list)  # by columns changed
-        self.changes: list[dict] = []
-        self.message_ids: dict[int, int] = {}  # provisional id → stored id of the call's new messages
-        self.alerts: list[dict] = []
-        self.left: list[StatusInfo] = []
-
-    def add(
-        self,
-        customer_id: int,
-        before: State,
-        after: State,
-        entries: list[Entry],
-    ) -> None:
-        catalog, ws, now = self.catalog, self.catalog.workspace_id, self.now
-        for track, (key, entered) in after.statuses.items():
-            if before.statuses.get(track) == (key, entered):
-                continue
-            status = catalog.status(track, key)
-            if status is not None:
-                self.statuses.append(
-                    {
-                        "w": ws,
-                        "c": customer_id,
-                        "t": catalog.tracks[track].id,
-                        "s": status.id,
-                        "e": entered or now,
-                    }
-                )
-            old = catalog.status(track, before.statuses[track][0]) if track in before.statuses else None
-            if old is not None and old.archived and old.key != key:
-                self.left.append(old)
-        changed = {}
-        if after.opted_out != before.opted_out:
-            changed["opted_out"] = after.opted_out
-        if after.last_inbound_at != before.last_inbound_at:
-            changed["last_inbound_at"] = after.last_inbound_at
-        if after.last_outbound_at != before.last_outbound_at:
-            changed["last_outbound_at"] = after.last_outbound_at
-        if after.waiting_since != before.waiting_since:
-            changed["waiting_since"] = after.waiting_since
-        horizon = after.horizon[0] if after.horizon else None
-        if horizon != (before.horizon[0] if before.horizon else None):
-            changed["horizon_at"] = horizon
-        key = after.statuses["stage"][0] if "stage" in after.statuses else None
-        if key != (before.statuses["stage"][0] if "stage" in before.statuses else None):
-            stage = catalog.status("stage", key) if key else None
-            changed["priority_open"] = not (stage and stage.terminal)
-            changed["priority_rank"] = stage.position if stage else 0
-        if changed:
-            row = {"w": ws, "c": customer_id}
-            row.update({f"v_{name}": value for name, value in changed.items()})
-            self.customers[tuple(changed)].append(row)
-        for e in entries:
-            self.changes.append(
-                {
-                    "workspace_id": ws,
-                    "customer_id": customer_id,
-                    "track": e.track,
-                    "from_status": e.from_status,
-                    "to_status": e.to_status,
-                    "source": e.source,
-                    "actor": e.actor,
-                    "note": e.note,
-                    "applied": e.applied,
-                    "reason": e.reason,
-                    "message_id": e.message_id,
-                    "at": e.at,
-                    "recorded_at": now,
-                }
-            )
-            if e.applied:
-                status = catalog.status(e.track, e.to_status)
-                if status is not None and status.alert:
-                    self.alerts.append(_alert(ws, customer_id, e, now))
-
-    def flush(self, conn: Connection) -> None:
-        if self.statuses:
-            executemany(conn, _UPDATE_STATUS, self.statuses)
-        for columns, rows in self.customers.items():
-            executemany(conn, _update_customer(columns), rows)
-        if self.changes:
-            ids = self.message_ids
-            for row in self.changes:
-                mid = row["message_id"]
-                if mid is not None and mid < 0:
-                    row["message_id"] = ids[mid]
-            executemany(conn, _INSERT_CHANGE, self.changes)
-            queue_webhooks(conn, self.catalog, self.changes, self.now)  # same transaction (SPEC §9)
-        if self.alerts:
-            conn.execute(_INSERT_ALERT, self.alerts)
-        if self.left:
-            _purge_archived(conn, self.catalog, self.left)
-
-
-_INSERT_ALERT = insert(OutboxItem)
-
-
-def _alert(ws: int, customer_id: int, e: Entry, now: datetime) -> dict:
-    """Entering a status with `alert` queues a notification in the same transaction (the outbox)."""
-    return {
-        "workspace_id": ws,
-        "kind": "alert",
-        "customer_id": customer_id,
-        "payload": {
-            "track": e.track,
-            "from": e.from_status,
-            "to": e.to_status,
-            "source": e.source,
-            "actor": e.actor,
-            "note": e.note,
-            "at": e.at.isoformat(),
-        },
-        "due_at": now,
-        "attempts": 0,
-        "last_error": "",
-        "created_at": now,
-    }
-
-
-def _purge_archived(conn: Connection, catalog: Catalog, left: list[StatusInfo]) -> None:
-    """An archived status is deleted for real when its last customer leaves it (SPEC §3)."""
-    purged = 0
-    for status in {s.id: s for s in left}.values():
-        occupied = exists().where(CS.c.workspace_id == catalog.workspace_id, CS.c.status_id == status.id)
-        purged += conn.execute(
-            delete(Status).where(
-                Status.workspace_id == catalog.workspace_id,
-                Status.id == status.id,
-                Status.archived_at.is_not(None),
-                ~occupied,
-            )
-        ).rowcount
-    if purged:
-        conn.execute(
-            update(Workspace)
-            .where(Workspace.id == catalog.workspace_id)
-            .values(catalog_version=Workspace.catalog_version + 1)
-        )
