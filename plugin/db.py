@@ -6,6 +6,9 @@ commits a change and its audit entries together or rolls both back (STYLE §2).
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,15 +23,74 @@ def make_engine(url: str, **kwargs) -> Engine:
     """An engine with statushub's connection settings for the URL's backend."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-        _configure_sqlite(engine)
+        connect_args = {"timeout": 30, "check_same_thread": False}
+        lock_path = _writer_lock_path(parsed.database, parsed.query)
+        if lock_path:
+            connect_args["factory"] = _WriterLockedConnection
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine, lock_path)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _writer_lock_path(database: str | None, query) -> str | None:
+    """The sidecar lock file of a SQLite file database; None for in-memory databases."""
+    if not database or database == ":memory:" or database.startswith("file:") or "mode" in query:
+        return None
+    return os.path.abspath(database) + ".lock"
+
+
+class _WriterLockedConnection(sqlite3.Connection):
+    """A sqlite3 connection that serializes writers on a sidecar flock, released after COMMIT/ROLLBACK.
+
+    SQLite's busy handler polls by sleeping 1, 2, 5, 10... ms, so two processes contending for the
+    write lock idle for milliseconds; a blocking flock wakes the next writer as soon as the lock frees.
+    Each connection opens its own file description, so threads of one process exclude each other too.
+    Lock order is always flock, then SQLite's lock; readers take neither, so there is no cycle.
+    """
+
+    _lock_fd: int | None = None
+    _holding = False
+
+    def open_writer_lock(self, path: str) -> None:
+        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def acquire_writer_lock(self) -> None:
+        if self._lock_fd is not None and not self._holding:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._holding = True
+
+    def release_writer_lock(self) -> None:
+        if self._holding:
+            self._holding = False
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self) -> None:
+        # Invalidation and pool disposal end here: never leave the lock held by a dead connection.
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+            if self._lock_fd is not None:
+                fd, self._lock_fd = self._lock_fd, None
+                os.close(fd)
+
+
+def _configure_sqlite(engine: Engine, lock_path: str | None = None) -> None:
     # pysqlite's own transaction handling defers BEGIN and would let two writers deadlock on the
     # lock upgrade; take the write lock up front instead (SQLAlchemy's documented recipe).
     @event.listens_for(engine, "connect")
@@ -40,11 +102,24 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        if lock_path and isinstance(dbapi_conn, _WriterLockedConnection):
+            dbapi_conn.open_writer_lock(lock_path)
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        readonly = conn.get_execution_options().get("readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("readonly", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        locked = isinstance(dbapi_conn, _WriterLockedConnection)
+        if locked:
+            dbapi_conn.acquire_writer_lock()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if locked:
+                dbapi_conn.release_writer_lock()
+            raise
 
 
 def is_postgres(conn_or_engine: Connection | Engine) -> bool:
