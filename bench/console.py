@@ -13,8 +13,13 @@ import argparse
 import os
 import re
 import statistics
+import sys
 import time
 import uuid
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path and bench/rules.py would shadow the rules package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
 

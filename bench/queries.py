@@ -13,9 +13,14 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path and bench/rules.py would shadow the rules package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
 

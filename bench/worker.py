@@ -12,6 +12,10 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
+
+# Run as a script, bench/ comes first on sys.path and bench/rules.py would shadow the rules package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, insert, text
 
