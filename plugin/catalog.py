@@ -1,4 +1,6 @@
-"""The built-in tracks, the five `stage` templates and their defaults (SPEC §2, §3, §9)."""
+"""The built-in tracks, the five `stage` templates and their outcome mappings (SPEC §2, §3).
+
+Each template's default time rules live in rules/time_rules.yaml, beside the rule packs (SPEC §9)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,6 @@ class TemplateSpec:
     label: str
     stage: tuple[StatusSpec, ...]
     outcome_map: dict[str, str] = field(default_factory=dict)
-    time_rules: tuple[dict, ...] = ()
 
 
 S = StatusSpec
@@ -95,20 +96,6 @@ TEMPLATES: dict[str, TemplateSpec] = {
                 "no_sale": "passed",
                 "satisfied": "passed",
             },
-            (
-                {
-                    "name": "greeting_unanswered",
-                    "when": {"stage": "greeting", "reply": "no_reply"},
-                    "after": "48h",
-                    "to": ("stage", "cold_lead"),
-                },
-                {
-                    "name": "cold_lead_expires",
-                    "when": {"stage": "cold_lead"},
-                    "after": "30d",
-                    "to": ("stage", "passed"),
-                },
-            ),
         ),
         TemplateSpec(
             "service",
@@ -121,14 +108,6 @@ TEMPLATES: dict[str, TemplateSpec] = {
                 S("cancelled", "❌", "Cancelled", "#6b7280", terminal=True),
             ),
             {"sold": "confirmed", "sale_in_progress": "ready_to_book", "no_sale": "cancelled"},
-            (
-                {
-                    "name": "inquiry_unanswered",
-                    "when": {"stage": "inquiry", "reply": "no_reply"},
-                    "after": "48h",
-                    "to": ("stage", "cancelled"),
-                },
-            ),
         ),
         TemplateSpec(
             "b2b",
@@ -142,14 +121,6 @@ TEMPLATES: dict[str, TemplateSpec] = {
                 S("lost", "🪦", "Lost", "#6b7280", terminal=True),
             ),
             {"sold": "deal_closed", "sale_in_progress": "negotiation", "no_sale": "lost"},
-            (
-                {
-                    "name": "first_contact_unanswered",
-                    "when": {"stage": "first_contact", "reply": "no_reply"},
-                    "after": "14d",
-                    "to": ("stage", "lost"),
-                },
-            ),
         ),
         TemplateSpec(
             "field-service",
@@ -163,14 +134,6 @@ TEMPLATES: dict[str, TemplateSpec] = {
                 S("churned", "🍂", "Churned", "#6b7280", terminal=True),
             ),
             {"sold": "active", "sale_in_progress": "active", "no_sale": "not_interested"},
-            (
-                {
-                    "name": "potential_unanswered",
-                    "when": {"stage": "potential", "reply": "no_reply"},
-                    "after": "30d",
-                    "to": ("stage", "not_interested"),
-                },
-            ),
         ),
         TemplateSpec(
             "lead-response",
@@ -204,14 +167,6 @@ TEMPLATES: dict[str, TemplateSpec] = {
                 "no_sale": "no_further_action",
                 "satisfied": "satisfied",
             },
-            (
-                {
-                    "name": "further_action_expires",
-                    "when": {"stage": "further_action", "reply": "no_reply"},
-                    "after": "30d",
-                    "to": ("stage", "no_further_action"),
-                },
-            ),
         ),
     )
 }

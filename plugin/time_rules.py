@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import yaml
 from sqlalchemy import Connection, Engine, and_, case, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from plugin.catalog import TEMPLATES
+import rules
 from plugin.clock import aware
 from plugin.db import reading, transaction
 from plugin.engine import load_states, run_commands
@@ -21,6 +24,7 @@ from plugin.schema import Customer, CustomerStatus, TimeRule, TimeRuleDecision, 
 from plugin.statuses import Catalog, load_catalog
 
 log = logging.getLogger("statushub.time_rules")
+DEFAULTS = Path(rules.__file__).parent / "time_rules.yaml"
 
 RULES = TimeRule.__table__
 DECISIONS = TimeRuleDecision.__table__
@@ -85,25 +89,29 @@ def _pair(catalog: Catalog, text: str, what: str) -> tuple[str, str]:
     return info.track, info.key
 
 
+@functools.cache
+def default_rules() -> dict[str, list[dict]]:
+    """Each template's default rules, from the YAML file beside the rule packs."""
+    return yaml.safe_load(DEFAULTS.read_text(encoding="utf-8"))
+
+
 def ensure_seeded(conn: Connection, workspace_id: int, now: datetime) -> None:
     """A workspace gets its template's default rules the first time its rules are read; removed rules
     keep their row, so they are not seeded again."""
     if conn.execute(select(exists().where(RULES.c.workspace_id == workspace_id))).scalar():
         return
     template = conn.execute(select(Workspace.template).where(Workspace.id == workspace_id)).scalar()
-    spec = TEMPLATES.get(template)
-    defaults = spec.time_rules if spec else ()
     rows = [
         {
             "workspace_id": workspace_id,
             "name": d["name"],
             "when": dict(d["when"]),
             "after_minutes": parse_duration(d["after"]),
-            "to_track": d["to"][0],
-            "to_status": d["to"][1],
+            "to_track": d["to"].split(":", 1)[0],
+            "to_status": d["to"].split(":", 1)[1],
             "created_at": now,
         }
-        for d in defaults
+        for d in default_rules().get(template, ())
     ]
     if rows:
         conn.execute(insert(RULES), rows)

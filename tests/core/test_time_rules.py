@@ -159,3 +159,18 @@ def test_a_bad_duration_is_refused(text):
 
 def test_durations_are_minutes_hours_or_days():
     assert [parse_duration(t) for t in ("15m", "48h", "30d")] == [15, 2880, 43200]
+
+
+def test_every_template_ships_default_rules_that_name_its_own_statuses():
+    from plugin.catalog import TEMPLATES, known_statuses
+    from plugin.time_rules import default_rules, parse_duration
+
+    defaults = default_rules()
+    assert set(defaults) == set(TEMPLATES)
+    for template, rules_of_template in defaults.items():
+        known = known_statuses(template)
+        for rule in rules_of_template:
+            assert parse_duration(rule["after"]) >= 1
+            track, status = rule["to"].split(":", 1)
+            assert status in known[track], (template, rule["name"])
+            assert all(key in known[t] for t, key in rule["when"].items()), (template, rule["name"])
