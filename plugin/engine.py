@@ -124,22 +124,7 @@ def record_messages(
     found_by_key = {(e.channel, e.provider_id): intents.get(-n, ()) for n, e in enumerate(fresh, 1)}
     if fresh:
         rows = [
-            {
-                "workspace_id": ws,
-                "customer_id": customer_of[e.identity],
-                "channel": e.channel,
-                "direction": e.direction,
-                "sender": e.sender,
-                "text": e.text,
-                "provider_id": e.provider_id,
-                "provider_at": e.provider_at,
-                "received_at": now,
-                "delivery_status": None,
-                "error_code": None,
-                "intents": list(intents.get(-n, ())),
-                "media": list(e.media),
-                "opt": e.opt,
-            }
+            _message_row(ws, customer_of[e.identity], e, now, intents.get(-n, ()))
             for n, e in enumerate(fresh, 1)
         ]
         # Matched back by their unique key, not by position: asking for rows back in parameter order
@@ -317,25 +302,7 @@ def _record_one(
     states = {cid: state}
     writes = Writes(catalog, now)
     found = _advance(conn, catalog, cid, states, [message], classify, now, writes)[0].get(-1, ())
-    mid = insert_message(
-        conn,
-        {
-            "workspace_id": ws,
-            "customer_id": cid,
-            "channel": e.channel,
-            "direction": e.direction,
-            "sender": e.sender,
-            "text": e.text,
-            "provider_id": e.provider_id,
-            "provider_at": e.provider_at,
-            "received_at": now,
-            "delivery_status": None,
-            "error_code": None,
-            "intents": list(found),
-            "media": list(e.media),
-            "opt": e.opt,
-        },
-    )
+    mid = insert_message(conn, _message_row(ws, cid, e, now, found))
     if mid is None:  # stored meanwhile (or newer than the horizon yet already stored): a duplicate
         existing = stored_message(conn, ws, e.channel, e.provider_id)
         return Recorded(cid, existing, True, state.keys())
@@ -355,3 +322,23 @@ def _existing_messages(
         rows = conn.execute(_EXISTING, {"w": ws, "ch": channel, "pids": pids})
         found.update({(channel, r.provider_id): r.id for r in rows})
     return found
+
+
+def _message_row(ws: int, customer_id: int, e: MessageEvent, now: datetime, intents: tuple[str, ...]) -> dict:
+    """A new message as stored: its intents are known before the insert, so it is written once."""
+    return {
+        "workspace_id": ws,
+        "customer_id": customer_id,
+        "channel": e.channel,
+        "direction": e.direction,
+        "sender": e.sender,
+        "text": e.text,
+        "provider_id": e.provider_id,
+        "provider_at": e.provider_at,
+        "received_at": now,
+        "delivery_status": None,
+        "error_code": None,
+        "intents": list(intents),
+        "media": list(e.media),
+        "opt": e.opt,
+    }
