@@ -148,7 +148,7 @@ def customers_csv(conn: Connection, catalog: Catalog, flt: CustomerFilter) -> st
             writer.writerow(
                 [
                     r.id,
-                    _safe(r.name),
+                    spreadsheet_safe(r.name),
                     " ".join(identities[r.id]),
                     *[statuses[r.id].get(t, "") for t in tracks],
                     "true" if r.opted_out else "false",
@@ -158,6 +158,6 @@ def customers_csv(conn: Connection, catalog: Catalog, flt: CustomerFilter) -> st
     return buf.getvalue()
 
 
-def _safe(text: str) -> str:
-    # A name starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell that a spreadsheet shows as text: one starting with = + - @ would run as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -19,7 +19,7 @@ COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 EDITABLE = ("label", "emoji", "color", "description", "automation", "alert", "terminal")
 
 
-def _validate(fields: dict) -> dict:
+def validate_fields(fields: dict) -> dict:
     out = {}
     for name, value in fields.items():
         if value is None:
@@ -52,7 +52,7 @@ def add_status(conn: Connection, catalog: Catalog, track: str, key: str, **field
         )
     if t.status(key) is not None:
         raise Conflict(f"{track} already has a status {key!r}", field="key")
-    values = _validate(fields)
+    values = validate_fields(fields)
     values.setdefault("label", key.replace("_", " ").title())
     position = max((s.position for s in t.statuses), default=-1) + 1
     status_id = conn.execute(
@@ -100,7 +100,7 @@ def _existing(catalog: Catalog, track: str, key: str) -> StatusInfo:
 
 def edit_status(conn: Connection, catalog: Catalog, track: str, key: str, **fields) -> None:
     status = _existing(catalog, track, key)
-    values = _validate(fields)
+    values = validate_fields(fields)
     if not values:
         raise StatushubError(
             "nothing to change: give at least one of --label --emoji --color --description "

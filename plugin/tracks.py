@@ -8,7 +8,7 @@ from sqlalchemy import Connection, func, insert, literal, select, update
 
 from plugin.errors import Conflict, StatushubError
 from plugin.schema import Customer, CustomerStatus, Status, Track
-from plugin.status_lists import KEY, _validate
+from plugin.status_lists import KEY, validate_fields
 from plugin.workspaces import bump_catalog
 
 
@@ -45,7 +45,7 @@ def create_track(
     for pos, spec in enumerate(statuses):
         if not KEY.match(spec["key"]):
             raise StatushubError(f"status key {spec['key']!r} is not a slug", field="statuses")
-        values = _validate({k: v for k, v in spec.items() if k != "key"})
+        values = validate_fields({k: v for k, v in spec.items() if k != "key"})
         rows.append(
             {
                 "workspace_id": workspace_id,

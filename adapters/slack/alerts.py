@@ -14,14 +14,20 @@ from plugin.schema import Customer, Workspace
 from plugin.statuses import load_catalog
 
 
+def _alert_target(conn, workspace_id: int):
+    """The workspace's bot token and alert channel; without both, retrying cannot help."""
+    ws = conn.execute(
+        select(Workspace.slack_bot_token, Workspace.alert_channel).where(Workspace.id == workspace_id)
+    ).first()
+    if ws is None or not ws.slack_bot_token or not ws.alert_channel:
+        raise Undeliverable("the workspace has no Slack bot token or alert channel")
+    return ws
+
+
 def send_alert(engine: Engine, job: Job, *, api_url: str) -> None:
     """chat.postMessage to the workspace's alert channel with its bot token; raises to be retried."""
     with reading(engine) as conn:
-        ws = conn.execute(
-            select(Workspace.slack_bot_token, Workspace.alert_channel).where(Workspace.id == job.workspace_id)
-        ).first()
-        if ws is None or not ws.slack_bot_token or not ws.alert_channel:
-            raise Undeliverable("the workspace has no Slack bot token or alert channel")
+        ws = _alert_target(conn, job.workspace_id)
         name = conn.execute(
             select(Customer.name).where(
                 Customer.workspace_id == job.workspace_id, Customer.id == job.customer_id
@@ -42,11 +48,7 @@ def send_alert(engine: Engine, job: Job, *, api_url: str) -> None:
 def send_nudge(engine: Engine, job: Job, *, api_url: str) -> None:
     """The `nudge` sender: reminds the alert channel that a customer has waited on us too long."""
     with reading(engine) as conn:
-        ws = conn.execute(
-            select(Workspace.slack_bot_token, Workspace.alert_channel).where(Workspace.id == job.workspace_id)
-        ).first()
-    if ws is None or not ws.slack_bot_token or not ws.alert_channel:
-        raise Undeliverable("the workspace has no Slack bot token or alert channel")
+        ws = _alert_target(conn, job.workspace_id)
     text = nudge_text(job.payload, job.customer_id or 0)
     webapi.call(
         api_url,

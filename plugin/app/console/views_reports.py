@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import Response, render_template, request
@@ -18,6 +18,8 @@ from plugin.app.console.views_board import status_counts
 from plugin.clock import aware, utcnow
 from plugin.db import reading
 from plugin.errors import StatushubError
+from plugin.reports import spreadsheet_safe
+from plugin.reports import transitions as report_transitions
 from plugin.schema import StatusChange
 from plugin.statuses import Catalog, load_catalog
 
@@ -45,15 +47,10 @@ def period() -> tuple[datetime, datetime]:
     return start, end
 
 
-def transitions(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> list[tuple]:
+def transitions(conn: Connection, catalog: Catalog, start: datetime, end: datetime) -> list[tuple]:
     """(track, from, to, count) of applied changes made in the period, most frequent first."""
-    rows = conn.execute(
-        select(SC.c.track, SC.c.from_status, SC.c.to_status).where(
-            SC.c.workspace_id == workspace_id, SC.c.applied.is_(True), SC.c.at >= start, SC.c.at < end
-        )
-    )
-    counted = Counter(tuple(r) for r in rows)
-    return [(*k, n) for k, n in counted.most_common()]
+    found = report_transitions(conn, catalog, since=start, until=end)["transitions"]
+    return [(t["track"], t["from"], t["to"], t["count"]) for t in found]
 
 
 def time_in_status(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> dict:
@@ -86,7 +83,7 @@ def reports():
     with reading(engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         counts = _counts_rows(catalog, status_counts(conn, me.workspace_id))
-        moves = transitions(conn, me.workspace_id, start, end)
+        moves = transitions(conn, catalog, start, end)
         medians = time_in_status(conn, me.workspace_id, start, end)
     charts = {
         t.key: bar_chart(
@@ -136,10 +133,10 @@ def report_csv(kind: str):
         if kind == "counts":
             writer.writerow(["track", "status", "label", "archived", "customers"])
             for track, s, n in _counts_rows(catalog, status_counts(conn, me.workspace_id)):
-                writer.writerow([track, s.key, _cell(s.label), s.archived, n])
+                writer.writerow([track, s.key, spreadsheet_safe(s.label), s.archived, n])
         elif kind == "transitions":
             writer.writerow(["track", "from", "to", "count"])
-            writer.writerows(transitions(conn, me.workspace_id, start, end))
+            writer.writerows(transitions(conn, catalog, start, end))
         elif kind == "time-in-status":
             writer.writerow(["track", "status", "median_hours"])
             for (track, key), hours in sorted(time_in_status(conn, me.workspace_id, start, end).items()):
@@ -153,8 +150,3 @@ def report_csv(kind: str):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="statushub-{kind}.csv"'},
     )
-
-
-def _cell(text: str) -> str:
-    # A label starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
