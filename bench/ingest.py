@@ -1,12 +1,17 @@
 """Ingest benchmark (run by hand): signed Twilio inbound webhooks against gunicorn, SQLite then PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--requests 3000] [--clients 4] [--paced-seconds 6]
+    .venv/bin/python bench/ingest.py [--requests 3000] [--clients 4] [--rounds 3] [--paced-seconds 6]
 
 For each backend it starts `gunicorn 'plugin.app:create_app()'` (sync, 2 workers) on a free loopback
 port, measures bare /healthz and the full inbound path with the same multi-process client, prints req/s,
 p50/p99 and the ratio full/healthz, then p99 at half the full-path maximum rate (a paced client, latency
 measured from each request's scheduled time so a stall is not hidden). Bounded: it stops by itself.
 Targets (STYLE §11): full path >= 40% of /healthz; p99 < 100 ms at half rate.
+
+On a two-core machine the client, the server and the database share the CPU, so anything else running
+moves the rates. The two measures alternate for `--rounds` rounds and the best round of each is kept;
+beside the rates it prints the CPU each request cost the gunicorn workers and the database server
+(from /proc), which other load does not move.
 """
 
 from __future__ import annotations
@@ -174,17 +179,64 @@ def load(port: int, requests: list, clients: int, rate: float | None = None) -> 
 
 
 def line(name: str, r: dict) -> str:
-    return f"  {name:<28} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   errors {r['errors']}/{r['n']}"
+    text = f"  {name:<28} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   errors {r['errors']}/{r['n']}"
+    if "server_us" in r:
+        text += f"   CPU/request: workers {r['server_us']:5.0f} us"
+        if r["db_us"]:
+            text += f", database {r['db_us']:5.0f} us"
+    return text
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc); gone processes count nothing."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def postgres_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def measured(port: int, requests: list, clients: int, workers: list[int], database: bool) -> dict:
+    """One load run, with the CPU it cost the workers (and the database server) per request."""
+    db = postgres_pids() if database else []
+    before, db_before = cpu_seconds(workers), cpu_seconds(db)
+    result = load(port, requests, clients)
+    result["server_us"] = (cpu_seconds(workers) - before) / result["n"] * 1e6
+    result["db_us"] = (cpu_seconds(db) - db_before) / result["n"] * 1e6
+    return result
 
 
 def bench(backend: str, url: str, opts) -> None:
     port = free_port()
     server = start_server(url, port)
+    database = backend == "postgresql"
     try:
+        workers = children(server.pid)
         run = uuid.uuid4().hex[:6]
         load(port, inbound_requests(port, run + "w", 200), opts.clients)  # warm-up: caches, first customers
-        health = load(port, health_requests(opts.requests), opts.clients)
-        full = load(port, inbound_requests(port, run + "f", opts.requests), opts.clients)
+        healths, fulls = [], []
+        for n in range(opts.rounds):
+            healths.append(measured(port, health_requests(opts.requests), opts.clients, workers, database))
+            fulls.append(
+                measured(
+                    port, inbound_requests(port, f"{run}f{n}", opts.requests), opts.clients, workers, database
+                )
+            )
+        health = max(healths, key=lambda r: r["rps"])
+        full = max(fulls, key=lambda r: r["rps"])
         half = full["rps"] / 2
         paced_count = max(int(half * opts.paced_seconds), opts.clients)
         paced = load(port, inbound_requests(port, run + "p", paced_count), opts.clients, rate=half)
@@ -192,7 +244,7 @@ def bench(backend: str, url: str, opts) -> None:
         server.terminate()
         server.wait(timeout=10)
     ratio = full["rps"] / health["rps"]
-    print(f"{backend}:")
+    print(f"{backend}: best of {opts.rounds} alternating rounds")
     print(line("GET /healthz", health))
     print(line("POST /sms/twilio/inbound", full))
     print(
@@ -209,6 +261,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--paced-seconds", type=float, default=6.0)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating healthz/full rounds; best kept")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     opts = parser.parse_args()
     print(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, String, bindparam, select, type_coerce
+from sqlalchemy import Connection, String, bindparam, literal_column, select, type_coerce
 
+from plugin import raw_sql
 from plugin.clock import aware
+from plugin.driver_sql import ByDialect, one_of
 from plugin.fold import State
 from plugin.schema import Customer, CustomerStatus
 from plugin.statuses import Catalog
@@ -25,7 +27,13 @@ class SqliteTimes:
 
     @staticmethod
     def parse(value: str | None) -> datetime | None:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC) if value is not None else None
+        if value is None:
+            return None
+        try:
+            # Read as UTC in one call: `.replace(tzinfo=UTC)` took 0.7 µs of the 0.9 (~7 per customer).
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:  # text that already names a zone (not written by SQLAlchemy): its fields in UTC
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 class TypedTimes:
@@ -46,13 +54,12 @@ def load_states(
     ws = catalog.workspace_id
     if not customer_ids:
         return {}
-    sqlite_times = conn.dialect.name == "sqlite"
-    when = SqliteTimes if sqlite_times else TypedTimes
-    customers, statuses = _STATE_QUERIES[sqlite_times, lock]
+    dialect = conn.dialect.name
+    customers, statuses = _STATE_QUERIES[lock](conn)
     params = {"w": ws, "ids": list(customer_ids)}
+    parse = (SqliteTimes if dialect == "sqlite" else TypedTimes).parse
     states: dict[int, State] = {}
-    parse = when.parse
-    for cid, opted_out, inbound, outbound, waiting, horizon in conn.execute(customers, params):
+    for cid, opted_out, inbound, outbound, waiting, horizon in conn.execute(customers, params).all():
         # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
         states[cid] = State(
             {},
@@ -64,16 +71,19 @@ def load_states(
         )
     key_of_track = {t.id: t.key for t in catalog.tracks.values()}
     by_id = catalog.by_id
-    for cid, track_id, status_id, entered in conn.execute(statuses, params):
+    # Four rows a customer, read as plain tuples on the driver's cursor: SQLAlchemy's rows cost ~2 µs
+    # a message more on the batch path (bench/engine.py).
+    for cid, track_id, status_id, entered in raw_sql.rows(conn, statuses, params):
         track = key_of_track.get(track_id)
         status = by_id.get(status_id)
         if track and status:
             states[cid].statuses[track] = (status.key, parse(entered))
     firsts = [(t.key, t.first.key) for t in catalog.tracks.values()]
     for state in states.values():
-        for track, first in firsts:
-            if track not in state.statuses:
-                state.statuses[track] = (first, None)
+        if len(state.statuses) < len(firsts):  # a track added since the customer was: its first status
+            for track, first in firsts:
+                if track not in state.statuses:
+                    state.statuses[track] = (first, None)
     return states
 
 
@@ -82,7 +92,13 @@ def new_state(catalog: Catalog, now: datetime) -> State:
     return State({t.key: (t.first.key, now) for t in catalog.tracks.values()})
 
 
-def _state_queries(when, lock: bool):
+def _state_queries(dialect: str, lock: bool):
+    when = SqliteTimes if dialect == "sqlite" else TypedTimes
+    workspace = C.c.workspace_id
+    if dialect == "sqlite":
+        # Kept off the (workspace, id) index, which SQLite (no statistics) preferred and then sorted by:
+        # read by rowid, in order, 0.75 ms against 1.13 per 1,000 customers.
+        workspace = workspace + literal_column("0")
     customers = (
         select(
             C.c.id,
@@ -92,20 +108,22 @@ def _state_queries(when, lock: bool):
             when.column(C.c.waiting_since),
             when.column(C.c.horizon_at),
         )
-        .where(C.c.workspace_id == bindparam("w"), C.c.id.in_(bindparam("ids", expanding=True)))
+        .where(workspace == bindparam("w"), one_of(C.c.id, "ids", dialect))
         .order_by(C.c.id)
     )
     if lock:
         customers = customers.with_for_update()
-    statuses = select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, when.column(CS.c.entered_at)).where(
-        CS.c.workspace_id == bindparam("w"), CS.c.customer_id.in_(bindparam("ids", expanding=True))
+    # In index order (free on SQLite), so each state's tracks come in one order whatever the plan: an
+    # array parameter lets PostgreSQL read them in heap order, which updates shuffle.
+    statuses = (
+        select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, when.column(CS.c.entered_at))
+        .where(CS.c.workspace_id == bindparam("w"), one_of(CS.c.customer_id, "ids", dialect))
+        .order_by(CS.c.customer_id, CS.c.track_id)
     )
     return customers, statuses
 
 
-# load_states' statements, by (SQLite, lock).
+# load_states' statements, by lock, each built once per dialect.
 _STATE_QUERIES = {
-    (sqlite_times, lock): _state_queries(SqliteTimes if sqlite_times else TypedTimes, lock)
-    for sqlite_times in (True, False)
-    for lock in (True, False)
+    lock: ByDialect(lambda dialect, lock=lock: _state_queries(dialect, lock)) for lock in (True, False)
 }

@@ -10,7 +10,7 @@ import phonenumbers
 from sqlalchemy import Connection, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from plugin.driver_sql import executemany
+from plugin.driver_sql import ByDialect, executemany, insert_returning, one_of
 from plugin.errors import AmbiguousCustomer, Conflict, StatushubError, UnknownCustomer
 from plugin.schema import Customer, CustomerStatus, Identity
 from plugin.statuses import Catalog
@@ -18,11 +18,14 @@ from plugin.statuses import Catalog
 C, ID, CS = Customer.__table__, Identity.__table__, CustomerStatus.__table__
 IDENTITY_KINDS = ("sms", "webchat", "slack")
 _INSERT_CUSTOMER = insert(C).returning(C.c.id)
+_INSERT_CUSTOMER_ROWS = insert(C)
 _INSERT_IDENTITY = insert(ID)
 _INSERT_STATUS = insert(CS)
 _INSERT_CUSTOMER_ORDERED = insert(C).returning(C.c.id, sort_by_parameter_order=True)
-_CUSTOMERS_OF = select(ID.c.value, ID.c.customer_id).where(
-    ID.c.workspace_id == bindparam("w"), ID.c.value.in_(bindparam("values", expanding=True))
+_CUSTOMERS_OF = ByDialect(
+    lambda dialect: select(ID.c.value, ID.c.customer_id).where(
+        ID.c.workspace_id == bindparam("w"), one_of(ID.c.value, "values", dialect)
+    )
 )
 
 
@@ -84,13 +87,13 @@ def ensure_customers(
     `created`, if given, receives the ids of the customers this call created (their state is known)."""
     created = created if created is not None else set()
     ws = catalog.workspace_id
+    values = list({identity for identity, _ in wanted})
+    found = dict(conn.execute(_CUSTOMERS_OF(conn), {"w": ws, "values": values}).all())
     # Sorted, so two writers creating the same new identities take their index locks in one order.
-    values = sorted(set(identity for identity, _ in wanted))
-    found = dict(conn.execute(_CUSTOMERS_OF, {"w": ws, "values": values}).all())
-    names = {identity: name for identity, name in wanted if name}
-    missing = [identity for identity in values if identity not in found]
+    missing = sorted(identity for identity in values if identity not in found)
     if not missing:
         return found
+    names = {identity: name for identity, name in wanted if name}
     try:
         # The batch path: every new customer in three executemany statements.
         with conn.begin_nested():
@@ -137,7 +140,9 @@ def create_customers(
     if conn.dialect.name == "sqlite":
         # SQLite gives each new row the next rowid, in insertion order, under the transaction's write
         # lock: sorted ids are the rows' order. (Asking for parameter order inserts row by row there.)
-        ids = sorted(conn.execute(_INSERT_CUSTOMER, rows).scalars())
+        ids = sorted(
+            cid for (cid,) in insert_returning(conn, _INSERT_CUSTOMER_ROWS, rows, ("id",), _INSERT_CUSTOMER)
+        )
     else:
         ids = conn.execute(_INSERT_CUSTOMER_ORDERED, rows).scalars().all()
     executemany(

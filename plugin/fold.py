@@ -7,13 +7,14 @@ events in any arrival order fold to the same state because they are always folde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from operator import attrgetter
+from typing import NamedTuple, Protocol
 
 from plugin.policy import Decision, decide
-from plugin.statuses import Catalog
+from plugin.statuses import Catalog, StatusInfo
 
 
 class Classification(Protocol):
@@ -25,8 +26,7 @@ class Classification(Protocol):
 Classifier = Callable[[str, str, dict[str, str]], Classification]
 
 
-@dataclass(frozen=True, slots=True)
-class MessageIn:
+class MessageIn(NamedTuple):
     at: datetime
     tiebreak: str  # channel + provider id: the same for every delivery of a message
     message_id: int
@@ -41,8 +41,7 @@ class MessageIn:
         return (self.at, 0, self.tiebreak)
 
 
-@dataclass(frozen=True, slots=True)
-class CommandIn:
+class CommandIn(NamedTuple):
     """A manual change, an activity's effect or a time rule firing, as made."""
 
     at: datetime
@@ -64,6 +63,9 @@ class CommandIn:
 
 
 Event = MessageIn | CommandIn
+# The events and entries are immutable values built a few times per message on the batch path:
+# named tuples, because a frozen dataclass spends ~1 µs per instance setting its fields (the batch
+# path ran 6-8% faster).
 
 
 @dataclass(slots=True)
@@ -76,14 +78,21 @@ class State:
     horizon: tuple | None = None  # sort key of the newest event folded in
 
     def copy(self) -> State:
-        return replace(self, statuses=dict(self.statuses))
+        # Built directly: `dataclasses.replace` took 1.1 µs against 0.27, once per customer and batch.
+        return State(
+            dict(self.statuses),
+            self.opted_out,
+            self.last_inbound_at,
+            self.last_outbound_at,
+            self.waiting_since,
+            self.horizon,
+        )
 
     def keys(self) -> dict[str, str]:
         return {track: key for track, (key, _) in self.statuses.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One audit entry to append: an applied change or a blocked automatic decision."""
 
     track: str
@@ -109,24 +118,28 @@ def initial_state(catalog: Catalog) -> State:
     return State({t.key: (t.first.key, None) for t in catalog.tracks.values()})
 
 
+sort_key = attrgetter("sort_key")
+_SYSTEM = Decision(True, "system")
+
+
 def fold(
-    state: State, events: Iterable[Event], catalog: Catalog, classify: Classifier, *, replay: bool = False
+    state: State, events: Sequence[Event], catalog: Catalog, classify: Classifier, *, replay: bool = False
 ) -> FoldResult:
     """Applies `events` (any order) to a copy of `state`, in time order; `replay` when they are a
     customer's whole history folded again (manual changes then stand as they were made)."""
-    return _Folder(catalog, classify, FoldResult(state.copy()), replay).run(events)
+    return _Folder(catalog.statuses_by_key, classify, FoldResult(state.copy()), replay).run(events)
 
 
 @dataclass
 class _Folder:
-    catalog: Catalog
+    statuses: dict[str, dict[str, StatusInfo]]  # the catalog's, by track and key
     classify: Classifier
     result: FoldResult
     replay: bool = False
 
-    def run(self, events: Iterable[Event]) -> FoldResult:
+    def run(self, events: Sequence[Event]) -> FoldResult:
         state = self.result.state
-        for event in sorted(events, key=lambda e: e.sort_key):
+        for event in events if len(events) == 1 else sorted(events, key=sort_key):
             if isinstance(event, MessageIn):
                 self._message(event)
             else:
@@ -140,7 +153,9 @@ class _Folder:
                     note=event.note,
                     as_made=self.replay and not event.automatic,
                 )
-            state.horizon = max(state.horizon or event.sort_key, event.sort_key)
+            key = event.sort_key
+            if state.horizon is None or key > state.horizon:
+                state.horizon = key
         return self.result
 
     def _message(self, m: MessageIn) -> None:
@@ -151,7 +166,10 @@ class _Folder:
                 s.waiting_since = m.at
             if m.opt is not None:
                 s.opted_out = m.opt == "out"
-            self._move("reply", "in_progress", "reply", "system", m.at, message_id=m.message_id, system=True)
+            if s.statuses.get("reply", ("in_progress",))[0] != "in_progress":  # mostly there already
+                self._move(
+                    "reply", "in_progress", "reply", "system", m.at, message_id=m.message_id, system=True
+                )
             if m.sender == "customer" and m.opt is None and m.text:
                 found = self.classify(m.text, m.channel, s.keys())
                 self.result.intents[m.message_id] = tuple(found.intents)
@@ -185,30 +203,29 @@ class _Folder:
         system: bool = False,
         as_made: bool = False,
     ) -> None:
-        catalog_track = self.catalog.tracks.get(track)
-        if catalog_track is None or track not in self.result.state.statuses:
+        statuses = self.result.state.statuses
+        by_key = self.statuses.get(track)
+        if by_key is None or track not in statuses:
             return  # the track is gone: nothing to decide on
-        current_key, _ = self.result.state.statuses[track]
+        current_key = statuses[track][0]
         if current_key == to:
             return
-        current = catalog_track.status(current_key)
-        target = catalog_track.status(to)
+        target = by_key.get(to)
         if system:
             if target is None or target.archived:
                 decision = Decision(False, f"{to} is archived or no longer exists")
             else:
-                decision = Decision(True, "system")
+                decision = _SYSTEM
         else:
-            target_ref = target.ref if target else None
-            if as_made and target_ref is not None and target_ref.archived:
+            if as_made and target is not None and target.archived:
                 # A manual change was checked when it was made (no archived target then); a replay
                 # folds it as it was made, so its customer keeps a status archived since (SPEC §3).
-                target_ref = replace(target_ref, archived=False)
-            decision = decide(current.ref if current else None, target_ref, automatic=automatic)
+                target = replace(target, archived=False)
+            decision = decide(by_key.get(current_key), target, automatic=automatic)
         self.result.entries.append(
             Entry(
                 track, current_key, to, source, actor, decision.applied, decision.reason, at, note, message_id
             )
         )
         if decision.applied:
-            self.result.state.statuses[track] = (to, at)
+            statuses[track] = (to, at)

@@ -34,10 +34,6 @@ def receive(
 
 
 def _with_opt(event: MessageEvent) -> MessageEvent:
-    # A keyword is the whole body: a body of several words is none (the cheap test first, since
-    # normalizing never joins two words into one).
-    if len(event.text.split(maxsplit=1)) > 1:
-        return event
     change = opt_change(event.text)
     if change is None:
         return event

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from plugin import raw_sql
 from plugin.customer_state import SqliteTimes, TypedTimes
 from plugin.fold import State
 from plugin.schema import Customer, CustomerStatus, Identity, Message
@@ -68,20 +69,20 @@ def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, St
     """The customer of `identity` and their state, locked; None when the identity is new."""
     ws = catalog.workspace_id
     if conn.dialect.name == "sqlite":
-        rows = conn.execute(_ONE_STATE_SQLITE, {"w": ws, "v": identity}).all()
+        rows = raw_sql.rows(conn, _ONE_STATE_SQLITE, {"w": ws, "v": identity})
         parse = SqliteTimes.parse
         statuses = [(r[6], r[7], r[8]) for r in rows if r[6] is not None]
     else:
-        rows = conn.execute(_ONE_CUSTOMER_LOCKED, {"w": ws, "v": identity}).all()
+        rows = raw_sql.rows(conn, _ONE_CUSTOMER_LOCKED, {"w": ws, "v": identity})
         parse = TypedTimes.parse
         if rows:
-            statuses = conn.execute(_ONE_STATUSES, {"w": ws, "c": rows[0][0]}).all()
+            statuses = raw_sql.rows(conn, _ONE_STATUSES, {"w": ws, "c": rows[0][0]})
     if not rows:
         return None
     cid, opted_out, inbound, outbound, waiting, horizon = rows[0][:6]
     state = State(
         {},
-        opted_out,
+        bool(opted_out),
         parse(inbound),
         parse(outbound),
         parse(waiting),
@@ -102,9 +103,11 @@ def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, St
 
 def stored_message(conn: Connection, workspace_id: int, channel: str, provider_id: str) -> int | None:
     """The id of the message already stored under this provider id, if any."""
-    return conn.execute(_ONE_EXISTING, {"w": workspace_id, "ch": channel, "p": provider_id}).scalar()
+    row = raw_sql.first(conn, _ONE_EXISTING, {"w": workspace_id, "ch": channel, "p": provider_id})
+    return row[0] if row else None
 
 
 def insert_message(conn: Connection, row: dict) -> int | None:
     """Stores one message row; None (and nothing stored) when its provider id is already stored."""
-    return conn.execute(_INSERT_ONE[conn.dialect.name], row).scalar()
+    inserted = raw_sql.first(conn, _INSERT_ONE[conn.dialect.name], row)
+    return inserted[0] if inserted else None

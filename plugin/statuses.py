@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Connection, select
 
@@ -89,8 +90,19 @@ class Catalog:
             ) from None
 
     def status(self, track: str, key: str) -> StatusInfo | None:
-        t = self.tracks.get(track)
-        return t.status(key) if t else None
+        by_key = self.statuses_by_key.get(track)
+        return by_key.get(key) if by_key is not None else None
+
+    @cached_property
+    def statuses_by_key(self) -> dict[str, dict[str, StatusInfo]]:
+        """{track: {status key: status}}: the engine looks statuses up several times per message, and
+        `TrackInfo.status` scans its track. Built once per catalog (a catalog never changes)."""
+        index: dict[str, dict[str, StatusInfo]] = {}
+        for track in self.tracks.values():
+            by_key = index[track.key] = {}
+            for status in track.statuses:
+                by_key.setdefault(status.key, status)  # the first, as `TrackInfo.status` finds
+        return index
 
     def resolve(self, name: str, *, track: str | None = None, manual: bool = True) -> StatusInfo:
         """A status named by key, label, emoji, unambiguous prefix or `track:key` (SPEC §6).

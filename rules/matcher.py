@@ -75,19 +75,35 @@ class Matcher:
         picks `assign_by_template`; `overrides` (`{intent: {track: status or None}}`) replace what an
         intent assigns on a track, None meaning "nothing".
         """
+        names = self.intent_names(text, channel=channel, current=current)
+        if not names:
+            return Match()
+        return Match(names, self.assignments(names, template=template, overrides=overrides))
+
+    def intent_names(
+        self, text: str, *, channel: str | None = None, current: Mapping[str, str] | None = None
+    ) -> tuple[str, ...]:
+        """`match(...).intents` without the assignments: what they assign depends on the names alone,
+        so a caller that sees the same names again can keep `assignments(names)`."""
         matched = self._matched_indexes(normalize(text))
         if not matched:
-            return Match()
-        names: list[str] = []
+            return ()
+        intents, conditional = self.intents, self._conditional
+        return tuple(
+            intents[i].name
+            for i in sorted(matched)
+            if not conditional[i] or intents[i].conditions.met(channel, current)
+        )
+
+    def assignments(
+        self, names: Sequence[str], *, template: str | None = None, overrides: Overrides | None = None
+    ) -> dict[str, str]:
+        """What intents `names` assign together, in their order: on each track the first one wins."""
         assign: dict[str, str] = {}
-        for i in sorted(matched):
-            intent = self.intents[i]
-            if self._conditional[i] and not intent.conditions.met(channel, current):
-                continue
-            names.append(intent.name)
-            for track, status in self._assignment(intent, template, overrides).items():
+        for name in names:
+            for track, status in self.assignment(name, template=template, overrides=overrides).items():
                 assign.setdefault(track, status)
-        return Match(tuple(names), assign)
+        return assign
 
     def assignment(
         self, name: str, *, template: str | None = None, overrides: Overrides | None = None

@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from adapters.sms import twiml
 from adapters.sms.parse import e164, parse_inbound, parse_status
 from adapters.sms.signature import is_signed, signed_url
+from plugin import raw_sql
 from plugin.app import hub
 from plugin.clock import utcnow
-from plugin.db import reading, transaction
+from plugin.db import transaction
 from plugin.delivery_status import record_delivery
 from plugin.errors import StatushubError
 from plugin.inbox import receive
@@ -56,31 +57,33 @@ def inbound():
     number = e164(form.get("To"))
     url = signed_url(request, h.settings)
     now = utcnow()
-    # Checked before the write transaction: on SQLite the other worker waits for its write lock, so
-    # it is held only while the message is applied.
-    with reading(h.engine) as conn:
-        ws = conn.execute(_BY_NUMBER, {"n": number}).first() if number else None
-    if ws is None:
-        raise _refuse("unknown To number")
-    if not is_signed(ws.twilio_auth_token, url, form, request.headers):
-        raise _refuse("bad signature")
-    event = parse_inbound(form, ws.id, now, ws.default_region)
-    # A concurrent duplicate loses on the unique provider id and rolls back; the retry sees the first.
-    for attempt in range(2):
-        try:
-            with transaction(h.engine) as conn:
-                recorded = receive(conn, ws.id, [event], now=now, catalog_version=ws.catalog_version)[0]
-            break
-        except IntegrityError:
-            if attempt:
-                raise
+    with h.engine.connect() as conn:
+        # Looked up and verified on the request's one connection before its unit of work begins:
+        # SQLite reads it without the write lock, which the other worker then waits for only while the
+        # message is applied (on PostgreSQL the read opens the transaction and is part of it).
+        ws = raw_sql.first(conn, _BY_NUMBER, {"n": number}) if number else None
+        if ws is None:
+            raise _refuse("unknown To number")
+        ws_id, auth_token, region, catalog_version, settings = ws
+        if not is_signed(auth_token, url, form, request.headers):
+            raise _refuse("bad signature")
+        event = parse_inbound(form, ws_id, now, region)
+        # A concurrent duplicate loses on the unique provider id and rolls back; the retry sees the first.
+        for attempt in range(2):
+            try:
+                with conn.begin():
+                    recorded = receive(conn, ws_id, [event], now=now, catalog_version=catalog_version)[0]
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
     log.info(
         "sms inbound",
-        extra={"workspace_id": ws.id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},
+        extra={"workspace_id": ws_id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},
     )
-    reply = (ws.settings or {}).get("sms_auto_reply")
+    reply = (settings or {}).get("sms_auto_reply")
     # Carriers answer STOP themselves; a reply to it would be a message to an opted-out number.
-    if event.opt == "out" or opt_change(event.text) == "out":
+    if reply and (event.opt == "out" or opt_change(event.text) == "out"):
         reply = None
     return Response(twiml.response(reply), 200, mimetype="text/xml")
 

@@ -27,7 +27,8 @@ def signed_url(request: Request, settings: Settings) -> str:
         proto = _first(request.headers.get("X-Forwarded-Proto")) or request.scheme
         host = _first(request.headers.get("X-Forwarded-Host")) or request.host
         return f"{proto}://{host}{tail}"
-    return request.url
+    # What `request.url` gives, without its IRI round trip (~40 µs a webhook).
+    return f"{request.scheme}://{request.host}{request.root_path}{tail}"
 
 
 def _first(value: str | None) -> str | None:
