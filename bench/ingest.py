@@ -69,7 +69,7 @@ def prepare(url: str) -> None:
     engine.dispose()
 
 
-def start_server(url: str, port: int) -> subprocess.Popen:
+def start_server(url: str, port: int, app: str = "plugin.app:create_app()") -> subprocess.Popen:
     env = {**os.environ, "STATUSHUB_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     env.pop("STATUSHUB_PUBLIC_URL", None)
     server = subprocess.Popen(
@@ -85,7 +85,7 @@ def start_server(url: str, port: int) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "plugin.app:create_app()",
+            app,
         ],
         cwd=ROOT,
         env=env,
@@ -245,6 +245,8 @@ def bench(backend: str, url: str, opts) -> None:
         server.wait(timeout=10)
     ratio = full["rps"] / health["rps"]
     print(f"{backend}: best of {opts.rounds} alternating rounds")
+    print("  rounds, req/s: healthz " + " ".join(f"{r['rps']:.0f}" for r in healths), end="")
+    print("; full path " + " ".join(f"{r['rps']:.0f}" for r in fulls))
     print(line("GET /healthz", health))
     print(line("POST /sms/twilio/inbound", full))
     print(
