@@ -250,7 +250,7 @@ def bench(backend: str, url: str, opts) -> None:
     print(line("GET /healthz", health))
     print(line("POST /sms/twilio/inbound", full))
     print(
-        f"  full/healthz ratio           {ratio:8.2f}   (target >= 0.40: {'met' if ratio >= 0.4 else 'NOT met'})"
+        f"  full/healthz ratio           {ratio:8.3f}   (target >= 0.40: {'met' if ratio >= 0.4 else 'NOT met'})"
     )
     print(line(f"paced at {half:.0f} req/s", paced))
     print(
