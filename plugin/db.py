@@ -105,7 +105,6 @@ def _configure_sqlite(engine: Engine, lock_path: str | None = None) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA mmap_size=268435456")
         cur.close()
         if lock_path and isinstance(dbapi_conn, _WriterLockedConnection):
             dbapi_conn.open_writer_lock(lock_path)

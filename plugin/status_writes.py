@@ -67,19 +67,19 @@ class Writes:
         entries: list[Entry],
     ) -> None:
         catalog, ws, now = self.catalog, self.catalog.workspace_id, self.now
-        statuses, track_ids = catalog.statuses_by_key, self.track_ids
+        status_of, track_ids = catalog.status, self.track_ids
         was = before.statuses
         for track, held in after.statuses.items():
             old = was.get(track)
             if old == held:
                 continue
             key, entered = held
-            status = statuses[track].get(key) if track in statuses else None
+            status = status_of(track, key)
             if status is not None:
                 self.statuses.append(
                     {"w": ws, "c": customer_id, "t": track_ids[track], "s": status.id, "e": entered or now}
                 )
-            left = statuses[track].get(old[0]) if old is not None and track in statuses else None
+            left = status_of(track, old[0]) if old is not None else None
             if left is not None and left.archived and left.key != key:
                 self.left.append(left)
         row = {"w": ws, "c": customer_id}
@@ -96,7 +96,7 @@ class Writes:
             row["v_horizon_at"] = horizon
         key = after.statuses["stage"][0] if "stage" in after.statuses else None
         if key != (was["stage"][0] if "stage" in was else None):
-            stage = statuses["stage"].get(key) if key and "stage" in statuses else None
+            stage = status_of("stage", key) if key else None
             row["v_priority_open"] = not (stage and stage.terminal)
             row["v_priority_rank"] = stage.position if stage else 0
         if len(row) > 2:
@@ -120,7 +120,7 @@ class Writes:
                 }
             )
             if e.applied:
-                status = statuses[e.track].get(e.to_status) if e.track in statuses else None
+                status = status_of(e.track, e.to_status)
                 if status is not None and status.alert:
                     self.alerts.append(_alert(ws, customer_id, e, now))
 
