@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
+import os
 import pstats
 import random
 import sys
@@ -57,7 +58,7 @@ TEXTS = [
     "maybe later",
     "thank you so much",
 ]
-PROFILE_SORT = "tottime"
+PROFILE_SORT = os.environ.get("SORT", "tottime")
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -63,15 +64,24 @@ def normalize_identity(raw: str, region: str = "US") -> str:
     return f"{kind}:{value.strip()}"
 
 
+# A North American number in E.164 (+1, then ten digits, area code and exchange not starting 0 or 1)
+# needs no parsing: phonenumbers.parse took 13 µs of a new customer's 19 (bench/engine.py creates 10,000).
+_NANP = re.compile(r"\+1([2-9][0-9]{2})([2-9][0-9]{2})([0-9]{4})")
+
+
 def display_name(identity: str) -> str:
+    """How a customer known only by an identity is named: a phone number in international format."""
     kind, _, value = identity.partition(":")
-    if kind == "sms":
-        try:
-            number = phonenumbers.parse(value)
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        except phonenumbers.NumberParseException:
-            return value
-    return value
+    if kind != "sms":
+        return value
+    nanp = _NANP.fullmatch(value)
+    if nanp:
+        return "+1 {}-{}-{}".format(*nanp.groups())
+    try:
+        number = phonenumbers.parse(value)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return value
 
 
 def ensure_customers(

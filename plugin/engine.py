@@ -19,7 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, insert, select
 
 from plugin.clock import utcnow
-from plugin.customer_state import load_states, new_state
+from plugin.customer_state import load_known_states, load_states, new_state
 from plugin.customers import ensure_customers
 from plugin.driver_sql import ByDialect, insert_returning, one_of
 from plugin.errors import ArchivedStatus, NotAllowed, StatushubError
@@ -110,17 +110,18 @@ def _record_batch(
     conn: Connection, catalog: Catalog, events: Sequence[MessageEvent], classify: Classifier, now: datetime
 ) -> list[Recorded]:
     ws = catalog.workspace_id
-    created: set[int] = set()
-    customer_of = ensure_customers(
-        conn, catalog, [(e.identity, e.name) for e in events], now, created=created
-    )
-    ids = sorted(set(customer_of.values()))
-    # A customer this call created is on every track's first status: nothing to read back.
-    states = load_states(conn, catalog, [i for i in ids if i not in created], lock=True)
-    if created:
+    customer_of, states = load_known_states(conn, catalog, list({e.identity for e in events}), lock=True)
+    missing = [(e.identity, e.name) for e in events if e.identity not in customer_of]
+    if missing:
+        created: set[int] = set()
+        made = ensure_customers(conn, catalog, missing, now, created=created)
+        customer_of.update(made)
+        # A customer this call created is on every track's first status: nothing to read back. One
+        # another writer created since the look-up is read (and locked) now.
         first = new_state(catalog, now)
         for cid in created:
             states[cid] = first.copy()
+        states.update(load_states(conn, catalog, sorted(set(made.values()) - created), lock=True))
 
     existing = _existing_messages(conn, ws, events)
     keys = [(e.channel, e.provider_id) for e in events]
