@@ -65,6 +65,7 @@ START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 # The batch path's steps, as (owner, attribute) for --phases.
 PHASES = [
     (plugin.inbox, "record_messages"),
+    (plugin.engine, "load_known_states"),
     (plugin.engine, "ensure_customers"),
     (plugin.engine, "load_states"),
     (plugin.engine, "_existing_messages"),
