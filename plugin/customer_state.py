@@ -118,6 +118,22 @@ def new_state(catalog: Catalog, now: datetime) -> State:
     return State({t.key: (t.first.key, now) for t in catalog.tracks.values()})
 
 
+# An identity's customer, for the look-ups by identity here and on the webhook path (ingest_one).
+IDENTITY_CUSTOMER = ID.join(C, and_(C.c.workspace_id == ID.c.workspace_id, C.c.id == ID.c.customer_id))
+
+
+def state_columns(when) -> tuple:
+    """A customers row's part of its state, in the order `_states` reads it after the customer id;
+    `when` is SqliteTimes or TypedTimes."""
+    return (
+        C.c.opted_out,
+        when.column(C.c.last_inbound_at),
+        when.column(C.c.last_outbound_at),
+        when.column(C.c.waiting_since),
+        when.column(C.c.horizon_at),
+    )
+
+
 def _state_queries(dialect: str, lock: bool):
     """The customers rows by id and, joined from their identities, by identity."""
     when = SqliteTimes if dialect == "sqlite" else TypedTimes
@@ -126,18 +142,11 @@ def _state_queries(dialect: str, lock: bool):
         # Kept off the (workspace, id) index, which SQLite (no statistics) preferred and then sorted by:
         # read by rowid, in order, 0.75 ms against 1.13 per 1,000 customers.
         workspace = workspace + literal_column("0")
-    columns = (
-        C.c.id,
-        C.c.opted_out,
-        when.column(C.c.last_inbound_at),
-        when.column(C.c.last_outbound_at),
-        when.column(C.c.waiting_since),
-        when.column(C.c.horizon_at),
-    )
+    columns = (C.c.id, *state_columns(when))
     by_id = select(*columns).where(workspace == bindparam("w"), one_of(C.c.id, "ids", dialect))
     by_identity = (
         select(ID.c.value, *columns)
-        .join_from(ID, C, and_(C.c.workspace_id == ID.c.workspace_id, C.c.id == ID.c.customer_id))
+        .select_from(IDENTITY_CUSTOMER)
         .where(ID.c.workspace_id == bindparam("w"), one_of(ID.c.value, "values", dialect))
     )
     by_id, by_identity = by_id.order_by(C.c.id), by_identity.order_by(C.c.id)

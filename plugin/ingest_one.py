@@ -6,7 +6,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin import raw_sql
-from plugin.customer_state import SqliteTimes, TypedTimes
+from plugin.customer_state import IDENTITY_CUSTOMER, SqliteTimes, TypedTimes, state_columns
 from plugin.fold import State
 from plugin.schema import Customer, CustomerStatus, Identity, Message
 from plugin.statuses import Catalog
@@ -19,18 +19,10 @@ C, CS, M, ID = Customer.__table__, CustomerStatus.__table__, Message.__table__, 
 # is taken, so a writer that held the lock is seen (a joined row read before the wait would be stale
 # under READ COMMITTED).
 def _customer_columns(when) -> list:
-    return [
-        ID.c.customer_id,
-        C.c.opted_out,
-        when.column(C.c.last_inbound_at),
-        when.column(C.c.last_outbound_at),
-        when.column(C.c.waiting_since),
-        when.column(C.c.horizon_at),
-    ]
+    return [ID.c.customer_id, *state_columns(when)]
 
 
 _BY_IDENTITY = and_(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
-_IDENTITY_CUSTOMER = ID.join(C, and_(C.c.workspace_id == ID.c.workspace_id, C.c.id == ID.c.customer_id))
 _ONE_STATE_SQLITE = (
     select(
         *_customer_columns(SqliteTimes),
@@ -39,7 +31,7 @@ _ONE_STATE_SQLITE = (
         SqliteTimes.column(CS.c.entered_at),
     )
     .select_from(
-        _IDENTITY_CUSTOMER.outerjoin(
+        IDENTITY_CUSTOMER.outerjoin(
             CS, and_(CS.c.workspace_id == C.c.workspace_id, CS.c.customer_id == C.c.id)
         )
     )
@@ -47,7 +39,7 @@ _ONE_STATE_SQLITE = (
 )
 _ONE_CUSTOMER_LOCKED = (
     select(*_customer_columns(TypedTimes))
-    .select_from(_IDENTITY_CUSTOMER)
+    .select_from(IDENTITY_CUSTOMER)
     .where(_BY_IDENTITY)
     .with_for_update(of=C)
 )
