@@ -51,24 +51,34 @@ def scan_nudges(engine: Engine, now: datetime, *, limit: int = BATCH) -> int:
         workspaces = conn.execute(select(Workspace.id, Workspace.settings)).all()
     queued = 0
     for ws, settings in workspaces:
-        settings = settings or {}
-        if queued >= limit or not in_business_hours(settings, now):
-            continue
-        # `nudge_after_minutes` is what the settings API writes; `nudge_minutes` is the older name.
-        minutes = int(settings.get("nudge_after_minutes") or settings.get("nudge_minutes") or DEFAULT_MINUTES)
-        days = int(settings.get("followup_days") or DEFAULT_FOLLOWUP_DAYS)
-        scans = (
-            (_queue, now - timedelta(minutes=minutes)),
-            (_queue_follow_ups, now - timedelta(days=days)),
-        )
-        for scan, cutoff in scans:
-            if queued >= limit:
-                break
-            try:
-                with transaction(engine) as conn:
-                    queued += scan(conn, ws, cutoff, now, limit - queued)
-            except IntegrityError:  # another worker queued the same nudges first: nothing to add
-                log.info("nudges already queued by another worker", extra={"workspace": ws})
+        if queued >= limit:
+            break
+        try:
+            queued += _scan_workspace(engine, ws, settings or {}, now, limit - queued)
+        except Exception:  # one workspace's bad settings never stop the others (SPEC §12)
+            log.exception("nudges skipped for a workspace", extra={"workspace": ws})
+    return queued
+
+
+def _scan_workspace(engine: Engine, ws: int, settings: dict, now: datetime, limit: int) -> int:
+    if not in_business_hours(settings, now):
+        return 0
+    # `nudge_after_minutes` is what the settings API writes; `nudge_minutes` is the older name.
+    minutes = int(settings.get("nudge_after_minutes") or settings.get("nudge_minutes") or DEFAULT_MINUTES)
+    days = int(settings.get("followup_days") or DEFAULT_FOLLOWUP_DAYS)
+    scans = (
+        (_queue, now - timedelta(minutes=minutes)),
+        (_queue_follow_ups, now - timedelta(days=days)),
+    )
+    queued = 0
+    for scan, cutoff in scans:
+        if queued >= limit:
+            break
+        try:
+            with transaction(engine) as conn:
+                queued += scan(conn, ws, cutoff, now, limit - queued)
+        except IntegrityError:  # another worker queued the same nudges first: nothing to add
+            log.info("nudges already queued by another worker", extra={"workspace": ws})
     return queued
 
 

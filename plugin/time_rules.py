@@ -32,6 +32,7 @@ CS = CustomerStatus.__table__
 BATCH = 500  # customers decided per call: the worker comes back for the rest
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNIT = {"m": 1, "h": 60, "d": 1440}
+MAX_MINUTES = 3650 * 1440  # SPEC §12: durations run from 1 m to 3,650 d
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -64,9 +65,12 @@ class Rule:
 def parse_duration(text: str) -> int:
     """`15m`, `48h`, `30d` (n ≥ 1) → minutes."""
     match = _DURATION.match(text or "")
-    if not match or int(match.group(1)) < 1:
-        raise InvalidRule(f"duration {text!r} must be <n>m, <n>h or <n>d with n ≥ 1", field="after")
-    return int(match.group(1)) * _UNIT[match.group(2)]
+    minutes = int(match.group(1)) * _UNIT[match.group(2)] if match and len(match.group(1)) < 12 else 0
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise InvalidRule(
+            f"duration {text!r} must be <n>m, <n>h or <n>d with n ≥ 1, from 1m to 3650d", field="after"
+        )
+    return minutes
 
 
 def _duration(minutes: int) -> str:
@@ -188,15 +192,30 @@ def evaluate_time_rules(engine: Engine, now: datetime, *, limit: int = BATCH) ->
             pass
     decided = 0
     for ws in workspaces:
-        with reading(engine) as conn:
-            catalog = load_catalog(conn, ws)
-            rules = list_rules(conn, ws, now)
-            due = [(rule, _due(conn, catalog, rule, now, limit - decided)) for rule in rules]
-        for rule, candidates in due:
-            for customer_id, stay in candidates:
-                decided += _decide(engine, ws, rule, customer_id, stay, now)
+        try:
+            with reading(engine) as conn:
+                catalog = load_catalog(conn, ws)
+                rules = list_rules(conn, ws, now)
+        except Exception:  # one broken workspace never stops the others (SPEC §12)
+            log.exception("time rules skipped for a workspace", extra={"workspace": ws})
+            continue
+        for rule in rules:
+            decided += _run_rule(engine, catalog, rule, now, limit - decided)
         if decided >= limit:
             break
+    return decided
+
+
+def _run_rule(engine: Engine, catalog: Catalog, rule: Rule, now: datetime, limit: int) -> int:
+    """Decides one rule's due customers; a rule that fails is logged and skipped, never fatal."""
+    decided = 0
+    try:
+        with reading(engine) as conn:
+            candidates = _due(conn, catalog, rule, now, limit)
+        for customer_id, stay in candidates:
+            decided += _decide(engine, catalog.workspace_id, rule, customer_id, stay, now)
+    except Exception:
+        log.exception("time rule failed", extra={"workspace": catalog.workspace_id, "rule": rule.name})
     return decided
 
 

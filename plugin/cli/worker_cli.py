@@ -46,7 +46,10 @@ def worker_command(once: bool, poll: float) -> None:
             for task in tasks:
                 if stopping.is_set():
                     break
-                task(engine, utcnow())
+                try:
+                    task(engine, utcnow())
+                except Exception:  # a failing task is logged; the outbox and the other tasks go on
+                    log.exception("worker task failed", extra={"task": getattr(task, "__name__", "task")})
             counts = run_due(engine, senders, stop=stopping.is_set)
             if counts.sent or counts.retried or counts.dead:
                 log.info(

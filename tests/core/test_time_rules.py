@@ -151,14 +151,41 @@ def test_each_workspace_has_its_own_rules(engine, workspace):
     assert stage_of(engine, workspace, cid) == "greeting"
 
 
-@pytest.mark.parametrize("text", ["", "0m", "15", "15s", "-1h", "1.5h", "h"])
+@pytest.mark.parametrize(
+    "text", ["", "0m", "15", "15s", "-1h", "1.5h", "h", "3651d", "740000d", "99999999999999999999m"]
+)
 def test_a_bad_duration_is_refused(text):
     with pytest.raises(InvalidRule):
         parse_duration(text)
 
 
 def test_durations_are_minutes_hours_or_days():
-    assert [parse_duration(t) for t in ("15m", "48h", "30d")] == [15, 2880, 43200]
+    assert [parse_duration(t) for t in ("15m", "48h", "30d", "1m", "3650d")] == [15, 2880, 43200, 1, 5256000]
+
+
+def test_a_rule_stored_with_an_impossible_duration_stops_only_itself(engine, workspace, catalog):
+    """One workspace's poisoned rule (stored before durations were bounded) must not stop the worker
+    for everyone: the other workspaces' rules still fire (SPEC §12)."""
+    from sqlalchemy import update
+
+    from plugin.schema import TimeRule
+    from plugin.workspaces import create_workspace
+
+    with transaction(engine) as conn:
+        poisoned = create_workspace(conn, "poisoned", name="Poisoned", now=T0)
+        add_rule(
+            conn, load_catalog(conn, poisoned), "broken", ["stage:greeting"], "15m", "stage:cold_lead", T0
+        )
+        conn.execute(
+            update(TimeRule)
+            .where(TimeRule.workspace_id == poisoned, TimeRule.name == "broken")
+            .values(after_minutes=740000 * 1440)
+        )
+    bad = greet(engine, poisoned, n=2)
+    good = greet(engine, workspace)
+    assert evaluate_time_rules(engine, T0 + timedelta(hours=49)) == 2
+    assert stage_of(engine, workspace, good) == "cold_lead"
+    assert stage_of(engine, poisoned, bad) == "cold_lead"  # its default rule still fires
 
 
 def test_every_template_ships_default_rules_that_name_its_own_statuses():
