@@ -1,6 +1,6 @@
 """Bulk speed of the engine's batch path against a plain Core insert of the same rows (Issue 2).
 
-Applies N inbound messages to M customers through `plugin.inbox.receive` (the path every channel
+Applies N inbound messages to M customers through `plugin.engine.inbox.receive` (the path every channel
 takes: customers, messages, reply track, intent rules, policy, audit, outbox), B messages per
 transaction, on a fresh SQLite file; then inserts the same message rows into a second fresh
 database with a plain Core executemany, same batch size. Prints both rates and their ratio.
@@ -34,15 +34,15 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plugin.engine  # noqa: E402
-import plugin.inbox  # noqa: E402
-from plugin.db import make_engine, transaction, upgrade  # noqa: E402
-from plugin.events import MessageEvent  # noqa: E402
-from plugin.inbox import receive  # noqa: E402
-from plugin.intents import classifier_for  # noqa: E402
-from plugin.schema import Customer, Message  # noqa: E402
-from plugin.status_writes import Writes  # noqa: E402
-from plugin.statuses import load_catalog  # noqa: E402
-from plugin.workspaces import create_workspace  # noqa: E402
+import plugin.engine.inbox  # noqa: E402
+from plugin.domain.catalog import load_catalog  # noqa: E402
+from plugin.domain.events import MessageEvent  # noqa: E402
+from plugin.engine.inbox import receive  # noqa: E402
+from plugin.engine.status_writes import Writes  # noqa: E402
+from plugin.store.db import make_engine, transaction, upgrade  # noqa: E402
+from plugin.store.schema import Customer, Message  # noqa: E402
+from plugin.workspace.intents import classifier_for  # noqa: E402
+from plugin.workspace.workspaces import create_workspace  # noqa: E402
 
 TEXTS = [
     "hello",
@@ -64,7 +64,7 @@ START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
 # The batch path's steps, as (owner, attribute) for --phases.
 PHASES = [
-    (plugin.inbox, "record_messages"),
+    (plugin.engine.inbox, "record_messages"),
     (plugin.engine, "load_known_states"),
     (plugin.engine, "ensure_customers"),
     (plugin.engine, "load_states"),

@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from plugin.clock import utcnow  # noqa: E402
-from plugin.db import make_engine, transaction, upgrade  # noqa: E402
-from plugin.workspaces import create_workspace  # noqa: E402
+from plugin.domain.clock import utcnow  # noqa: E402
+from plugin.store.db import make_engine, transaction, upgrade  # noqa: E402
+from plugin.workspace.workspaces import create_workspace  # noqa: E402
 
 PG_ADMIN = os.environ.get("STATUSHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TOKEN = "bench-auth-token"

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text
 
 from plugin.app import create_app
-from plugin.clock import utcnow
-from plugin.db import make_engine, reading, transaction, upgrade
-from plugin.queries import C, CustomerFilter, _order, fixed_priority, list_customers, where_clause
-from plugin.statuses import load_catalog
-from plugin.workspaces import create_token, create_workspace
+from plugin.customers.queries import C, CustomerFilter, _order, fixed_priority, list_customers, where_clause
+from plugin.domain.clock import utcnow
+from plugin.store.db import make_engine, reading, transaction, upgrade
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import create_token, create_workspace
 
 RUNS = 50
 

@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, insert, text
 
-from plugin.db import make_engine, transaction, upgrade
-from plugin.outbox import run_due
-from plugin.schema import OutboxItem
-from plugin.workspaces import create_workspace
+from plugin.automation.outbox import run_due
+from plugin.store.db import make_engine, transaction, upgrade
+from plugin.store.schema import OutboxItem
+from plugin.workspace.workspaces import create_workspace
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from plugin.clock import utcnow
-from plugin.db import make_engine, transaction, upgrade
-from plugin.statuses import load_catalog
-from plugin.workspaces import create_workspace
+from plugin.domain.clock import utcnow
+from plugin.store.db import make_engine, transaction, upgrade
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import create_workspace
 
 PG_ADMIN_URL = os.environ.get(
     "STATUSHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

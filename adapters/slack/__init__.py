@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from plugin.app import hub
-from plugin.db import reading
-from plugin.outbox import SENDERS_KEY
-from plugin.schema import Workspace
+from plugin.automation.outbox import SENDERS_KEY
+from plugin.store.db import reading
+from plugin.store.schema import Workspace
 
 log = logging.getLogger("statushub.slack")
 DEFAULT_COMMANDS = {"status": "/status", "log": "/log", "leads": "/leads"}

@@ -15,10 +15,10 @@ from slack_bolt import App
 
 from adapters.slack import blocks, snapshots, webapi
 from adapters.slack.turn import Turn, answer, fallback_text
-from plugin.activities import log_activity
 from plugin.app import hub
+from plugin.customers.activities import log_activity
+from plugin.domain.errors import StatushubError, UnknownCustomer, UnknownStatus
 from plugin.engine import assign_status
-from plugin.errors import StatushubError, UnknownCustomer, UnknownStatus
 
 log = logging.getLogger("statushub.slack")
 

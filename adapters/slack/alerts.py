@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 
 from adapters.slack import blocks, webapi
-from plugin.db import reading
-from plugin.outbox import Job, Undeliverable
-from plugin.schema import Customer, Workspace
-from plugin.statuses import load_catalog
+from plugin.automation.outbox import Job, Undeliverable
+from plugin.store.db import reading
+from plugin.store.schema import Customer, Workspace
+from plugin.workspace.catalog import load_catalog
 
 
 def _alert_target(conn, workspace_id: int):

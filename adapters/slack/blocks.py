@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from adapters.slack.snapshots import Card, Lead
-from plugin.errors import StatushubError
-from plugin.statuses import Catalog, StatusInfo
+from plugin.domain.catalog import Catalog, StatusInfo
+from plugin.domain.errors import StatushubError
 
 OUTCOME_BUTTONS = ("sold", "left_voicemail", "no_answer", "no_sale")
 SELECT_TRACKS = ("stage", "attention")

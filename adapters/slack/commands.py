@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.slack import blocks, grammar, snapshots
 from adapters.slack.turn import ID, Turn, answer, fallback_text
-from plugin.activities import log_activity
+from plugin.customers.activities import log_activity
+from plugin.domain.errors import Conflict
 from plugin.engine import assign_status
-from plugin.errors import Conflict
-from plugin.workspaces import is_admin
+from plugin.workspace.workspaces import is_admin
 
 
 def slack_text(text: str) -> str:

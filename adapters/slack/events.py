@@ -1,4 +1,4 @@
-"""Events API `message` events in a channel linked to a customer (Slack Connect) → plugin.inbox.
+"""Events API `message` events in a channel linked to a customer (Slack Connect) → plugin.engine.inbox.
 
 A message from someone outside the installed team is the customer writing (inbound, identity
 `slack:<their team>/<user>`); one from a member of the installed team is an agent answering
@@ -14,8 +14,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.slack.turn import ID, Turn, answer
-from plugin.events import MessageEvent
-from plugin.inbox import receive
+from plugin.domain.events import MessageEvent
+from plugin.engine.inbox import receive
 
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
 

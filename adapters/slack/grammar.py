@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from plugin.activities import resolve_interaction, resolve_outcome
-from plugin.errors import AmbiguousCustomer, StatushubError, UnknownCustomer
-from plugin.statuses import Catalog, StatusInfo
+from plugin.customers.activities import resolve_interaction, resolve_outcome
+from plugin.domain.catalog import Catalog, StatusInfo
+from plugin.domain.errors import AmbiguousCustomer, StatushubError, UnknownCustomer
 
 FindCustomer = Callable[[str], int]
 """Resolves a customer reference to an id or raises UnknownCustomer / AmbiguousCustomer."""

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from plugin.clock import aware
-from plugin.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
-from plugin.statuses import Catalog, StatusInfo
+from plugin.domain.catalog import Catalog, StatusInfo
+from plugin.domain.clock import aware
+from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
 
 C, CS, ID, M, SC, L = (
     Customer.__table__,

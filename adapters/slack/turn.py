@@ -13,15 +13,16 @@ from sqlalchemy import Connection, select
 from adapters.slack import blocks
 from adapters.slack.grammar import Misunderstood
 from plugin.app import hub
-from plugin.clock import utcnow
-from plugin.customers import resolve_customer
-from plugin.db import transaction
-from plugin.deliveries import remember, remembered
-from plugin.errors import StatushubError, UnknownWorkspace
-from plugin.fold import Classifier
-from plugin.intents import classifier_for
-from plugin.schema import Identity, Workspace
-from plugin.statuses import Catalog, load_catalog
+from plugin.customers.naming import resolve_customer
+from plugin.domain.catalog import Catalog
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import StatushubError, UnknownWorkspace
+from plugin.domain.fold import Classifier
+from plugin.store.db import transaction
+from plugin.store.idempotency import remember, remembered
+from plugin.store.schema import Identity, Workspace
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
 
 log = logging.getLogger("statushub.slack")
 ID = Identity.__table__

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from plugin.customers import phone_identity
-from plugin.errors import StatushubError
-from plugin.events import MessageEvent
+from plugin.domain.errors import StatushubError
+from plugin.domain.events import MessageEvent
+from plugin.domain.identities import phone_identity
 
 # Twilio flags carrier-level opt-out keywords itself when Advanced Opt-Out is on; HELP changes nothing.
 OPT_OUT_TYPES = {"STOP": "out", "START": "in"}

@@ -16,15 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from adapters.sms import twiml
 from adapters.sms.parse import e164, parse_inbound, parse_status
 from adapters.sms.signature import is_signed, signed_url
-from plugin import raw_sql
 from plugin.app import hub
-from plugin.clock import utcnow
-from plugin.db import transaction
-from plugin.delivery_status import record_delivery
-from plugin.errors import StatushubError
-from plugin.inbox import receive
-from plugin.optout import opt_change
-from plugin.schema import Workspace
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import StatushubError
+from plugin.domain.optout import opt_change
+from plugin.engine.delivery_status import record_delivery
+from plugin.engine.inbox import receive
+from plugin.store import prepared as raw_sql
+from plugin.store.db import transaction
+from plugin.store.schema import Workspace
 
 log = logging.getLogger("statushub.sms")
 bp = Blueprint("sms", __name__)

@@ -18,14 +18,14 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from plugin.clock import utcnow
-from plugin.config import Settings
-from plugin.db import reading, transaction
-from plugin.delivery_status import record_delivery
-from plugin.errors import OptedOut, StatushubError, UnknownCustomer
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.schema import Customer, Identity, Workspace
+from plugin.app.settings import Settings
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import OptedOut, StatushubError, UnknownCustomer
+from plugin.domain.events import MessageEvent
+from plugin.engine.delivery_status import record_delivery
+from plugin.engine.inbox import receive
+from plugin.store.db import reading, transaction
+from plugin.store.schema import Customer, Identity, Workspace
 
 log = logging.getLogger("statushub.sms")
 C, ID, W = Customer.__table__, Identity.__table__, Workspace.__table__

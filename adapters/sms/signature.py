@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 from werkzeug.wrappers import Request
 
-from plugin.config import Settings
+from plugin.app.settings import Settings
 
 
 def signed_url(request: Request, settings: Settings) -> str:

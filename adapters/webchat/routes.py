@@ -18,13 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from adapters.webchat import signature
 from adapters.webchat.schema import load_event
 from plugin.app import hub
-from plugin.clock import utcnow
-from plugin.db import reading, transaction
-from plugin.deliveries import remember, remembered
-from plugin.errors import StatushubError
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.schema import Customer, Workspace
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import StatushubError
+from plugin.domain.events import MessageEvent
+from plugin.engine.inbox import receive
+from plugin.store.db import reading, transaction
+from plugin.store.idempotency import remember, remembered
+from plugin.store.schema import Customer, Workspace
 
 log = logging.getLogger("statushub.webchat")
 bp = Blueprint("webchat", __name__)

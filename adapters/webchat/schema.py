@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from plugin.errors import StatushubError
+from plugin.domain.errors import StatushubError
 
 
 class VisitorSchema(Schema):

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
-from plugin.config import Settings
-from plugin.db import make_engine
+from plugin.app.settings import Settings
+from plugin.store.db import make_engine
 
 MAX_BODY = 1024 * 1024  # bodies over 1 MiB answer 413 (SPEC §5)
 

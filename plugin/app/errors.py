@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from plugin.errors import StatushubError
+from plugin.domain.errors import StatushubError
 
 log = logging.getLogger("statushub.http")
 

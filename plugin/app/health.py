@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify
 
-from plugin.db import ping
+from plugin.store.db import ping
 
 bp = Blueprint("health", __name__)
 

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from plugin.errors import StatushubError
+from plugin.domain.errors import StatushubError
 
 
 def _engine():
-    from plugin.config import Settings
-    from plugin.db import make_engine
+    from plugin.app.settings import Settings
+    from plugin.store.db import make_engine
 
     return make_engine(Settings.from_env().database_url)
 
@@ -32,8 +32,8 @@ def admins_group() -> None:
 @click.argument("user_id")
 def add(slug: str, user_id: str) -> None:
     """Makes the Slack user USER_ID (like U012AB3CD) an admin of workspace SLUG."""
-    from plugin.db import transaction
-    from plugin.workspaces import add_admin, get_workspace
+    from plugin.store.db import transaction
+    from plugin.workspace.workspaces import add_admin, get_workspace
 
     try:
         with transaction(_engine()) as conn:
@@ -48,8 +48,8 @@ def add(slug: str, user_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def list_(slug: str, as_json: bool) -> None:
     """Lists the admins of workspace SLUG."""
-    from plugin.db import reading
-    from plugin.workspaces import get_workspace, list_admins
+    from plugin.store.db import reading
+    from plugin.workspace.workspaces import get_workspace, list_admins
 
     try:
         with reading(_engine()) as conn:
@@ -68,8 +68,8 @@ def list_(slug: str, as_json: bool) -> None:
 @click.argument("user_id")
 def remove(slug: str, user_id: str) -> None:
     """Takes admin rights away from USER_ID in workspace SLUG."""
-    from plugin.db import transaction
-    from plugin.workspaces import get_workspace, remove_admin
+    from plugin.store.db import transaction
+    from plugin.workspace.workspaces import get_workspace, remove_admin
 
     try:
         with transaction(_engine()) as conn:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import click
 from sqlalchemy import Connection, select
 
-from plugin.activities import log_activity, resolve_interaction, resolve_outcome
 from plugin.cli.customer_view import badge, badges, customer_documents
 from plugin.cli.output import (
     actor,
@@ -18,15 +17,17 @@ from plugin.cli.output import (
     when,
     workspace_option,
 )
-from plugin.clock import aware
-from plugin.customers import resolve_customer
+from plugin.customers.activities import log_activity, resolve_interaction, resolve_outcome
+from plugin.customers.naming import resolve_customer
+from plugin.customers.queries import history
+from plugin.domain.catalog import Catalog
+from plugin.domain.clock import aware
+from plugin.domain.fold import Entry
 from plugin.engine import assign_status
-from plugin.fold import Entry
-from plugin.intents import classifier_for
-from plugin.queries import history
-from plugin.schema import Message
-from plugin.statuses import Catalog, load_catalog
-from plugin.workspaces import get_workspace
+from plugin.store.schema import Message
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
+from plugin.workspace.workspaces import get_workspace
 
 M = Message.__table__
 

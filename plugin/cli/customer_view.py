@@ -1,4 +1,4 @@
-"""Customers as the CLI prints them: the same documents the API serves (plugin.queries), plus each
+"""Customers as the CLI prints them: the same documents the API serves (plugin.customers.queries), plus each
 customer's message count (SPEC §7), and their badges for a terminal."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, func, select
 
-from plugin.queries import summaries
-from plugin.schema import Customer, Message
-from plugin.statuses import Catalog
+from plugin.customers.queries import summaries
+from plugin.domain.catalog import Catalog
+from plugin.store.schema import Customer, Message
 
 C, M = Customer.__table__, Message.__table__
 

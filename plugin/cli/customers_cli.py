@@ -15,12 +15,14 @@ from plugin.cli.output import (
     when,
     workspace_option,
 )
-from plugin.clock import utcnow
-from plugin.customers import add_customer, display_name, phone_identity, resolve_customer
-from plugin.errors import StatushubError
-from plugin.queries import MAX_LIMIT, SORTS, CustomerFilter, customer_detail, list_customers
-from plugin.statuses import Catalog, StatusInfo, load_catalog
-from plugin.workspaces import get_workspace
+from plugin.customers.naming import add_customer, resolve_customer
+from plugin.customers.queries import MAX_LIMIT, SORTS, CustomerFilter, customer_detail, list_customers
+from plugin.domain.catalog import Catalog, StatusInfo
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import StatushubError
+from plugin.domain.identities import display_name, phone_identity
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import get_workspace
 
 
 @click.group("customers")

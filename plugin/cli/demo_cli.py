@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from plugin.cli.output import print_json, read_only, session
-from plugin.db import upgrade
 from plugin.demo import board_lines, replay, status_board
+from plugin.store.db import upgrade
 
 
 @click.command("demo")

@@ -7,10 +7,17 @@ import click
 from sqlalchemy import Connection
 
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, workspace_option
-from plugin.errors import StatushubError
-from plugin.intents import assign_intent, matcher_for, reset_intent, workspace_overrides, workspace_packs
-from plugin.statuses import Catalog, load_catalog
-from plugin.workspaces import get_workspace
+from plugin.domain.catalog import Catalog
+from plugin.domain.errors import StatushubError
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import (
+    assign_intent,
+    matcher_for,
+    reset_intent,
+    workspace_overrides,
+    workspace_packs,
+)
+from plugin.workspace.workspaces import get_workspace
 
 
 def _catalog(conn: Connection, workspace: str | None) -> Catalog:

@@ -16,11 +16,11 @@ import click
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from plugin.app.settings import Settings
 from plugin.cli.lazy import LazyGroup
-from plugin.clock import aware
-from plugin.config import Settings
-from plugin.db import make_engine, reading, transaction
-from plugin.errors import StatushubError
+from plugin.domain.clock import aware
+from plugin.domain.errors import StatushubError
+from plugin.store.db import make_engine, reading, transaction
 
 MAX_CHOICES = 25
 

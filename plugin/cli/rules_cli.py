@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import click
 
 import rules
-from plugin.catalog import DEFAULT_TEMPLATE, TEMPLATES, known_statuses
+from plugin.domain.templates import DEFAULT_TEMPLATE, TEMPLATES, known_statuses
 from rules.evaluate import EvalDataError, evaluate, format_report, read_labelled_csv
 
 DEFAULT_PACKS = ("sales_en",)

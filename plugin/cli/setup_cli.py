@@ -9,12 +9,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from plugin.cli.output import session
-from plugin.clock import utcnow
-from plugin.db import reading, transaction, upgrade
-from plugin.queries import CustomerFilter, list_customers
-from plugin.schema import Customer, Workspace
-from plugin.statuses import load_catalog
-from plugin.workspaces import WorkspaceRow, create_token, get_workspace
+from plugin.customers.queries import CustomerFilter, list_customers
+from plugin.domain.clock import utcnow
+from plugin.store.db import reading, transaction, upgrade
+from plugin.store.schema import Customer, Workspace
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import WorkspaceRow, create_token, get_workspace
 
 
 def _revision(engine: Engine) -> str | None:

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import Connection
 
-from plugin.clock import utcnow
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.workspaces import create_workspace
+from plugin.domain.clock import utcnow
+from plugin.domain.events import MessageEvent
+from plugin.engine.inbox import receive
+from plugin.workspace.workspaces import create_workspace
 
 # (identity, name, [(minutes ago, direction, sender, text)])
 CONVERSATIONS = [

@@ -6,11 +6,18 @@ import click
 from sqlalchemy import Connection, func, select
 
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, workspace_option
-from plugin.clock import utcnow
-from plugin.schema import CustomerStatus
-from plugin.status_lists import add_status, delete_status, edit_status, reorder_statuses, restore_status
-from plugin.statuses import Catalog, load_catalog
-from plugin.workspaces import get_workspace
+from plugin.domain.catalog import Catalog
+from plugin.domain.clock import utcnow
+from plugin.store.schema import CustomerStatus
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.status_lists import (
+    add_status,
+    delete_status,
+    edit_status,
+    reorder_statuses,
+    restore_status,
+)
+from plugin.workspace.workspaces import get_workspace
 
 CS = CustomerStatus.__table__
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from plugin.automation.time_rules import add_rule, list_rules, remove_rule
 from plugin.cli.output import json_option, print_json, table, unit_of_work, workspace_option
-from plugin.clock import utcnow
-from plugin.statuses import load_catalog
-from plugin.time_rules import add_rule, list_rules, remove_rule
-from plugin.workspaces import get_workspace
+from plugin.domain.clock import utcnow
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import get_workspace
 
 
 @click.group("time-rules")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from plugin.automation.webhooks import dead_letters, replay, subscribe, subscriptions, unsubscribe
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, when, workspace_option
-from plugin.clock import utcnow
-from plugin.statuses import load_catalog
-from plugin.webhooks import dead_letters, replay, subscribe, subscriptions, unsubscribe
-from plugin.workspaces import get_workspace
+from plugin.domain.clock import utcnow
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import get_workspace
 
 
 @click.group("webhooks")

@@ -8,8 +8,8 @@ import threading
 
 import click
 
-from plugin.clock import utcnow
-from plugin.outbox import SENDERS_KEY, TASKS_KEY, run_due
+from plugin.automation.outbox import SENDERS_KEY, TASKS_KEY, run_due
+from plugin.domain.clock import utcnow
 
 log = logging.getLogger("statushub.worker")
 
@@ -34,7 +34,7 @@ def worker_command(once: bool, poll: float) -> None:
     engine = app.extensions["statushub"].engine
     senders = dict(app.extensions.get(SENDERS_KEY, {}))
     tasks = list(app.extensions.get(TASKS_KEY, []))
-    from plugin import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
+    from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
 
     senders.setdefault(webhooks.KIND, webhooks.send_webhook)
     tasks += [t for t in (time_rules.evaluate_time_rules, nudges.scan_nudges) if t not in tasks]

@@ -6,12 +6,12 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from plugin.catalog import DEFAULT_TEMPLATE, TEMPLATES
 from plugin.cli.lazy import LazyGroup
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, when
-from plugin.clock import utcnow
-from plugin.schema import ApiToken, Customer, Workspace
-from plugin.workspaces import create_token, create_workspace, get_workspace, revoke_token
+from plugin.domain.clock import utcnow
+from plugin.domain.templates import DEFAULT_TEMPLATE, TEMPLATES
+from plugin.store.schema import ApiToken, Customer, Workspace
+from plugin.workspace.workspaces import create_token, create_workspace, get_workspace, revoke_token
 
 
 @click.group(

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from plugin.clock import aware
-from plugin.schema import Customer, CustomerStatus
-from plugin.statuses import load_catalog
+from plugin.domain.clock import aware
+from plugin.store.schema import Customer, CustomerStatus
+from plugin.workspace.catalog import load_catalog
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 

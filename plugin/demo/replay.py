@@ -13,12 +13,12 @@ from datetime import timedelta
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
-from plugin.clock import utcnow
-from plugin.db import reading, transaction
 from plugin.demo.traffic import deliveries
-from plugin.errors import StatushubError
-from plugin.schema import Message, Workspace
-from plugin.workspaces import create_workspace
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import StatushubError
+from plugin.store.db import reading, transaction
+from plugin.store.schema import Message, Workspace
+from plugin.workspace.workspaces import create_workspace
 
 SLUG = "demo"
 # Demo credentials: they only sign the demo's own replayed traffic.

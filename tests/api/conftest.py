@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from plugin.app import create_app
-from plugin.clock import utcnow
-from plugin.customers import add_customer
-from plugin.db import transaction
-from plugin.statuses import load_catalog
-from plugin.workspaces import create_token, create_workspace
+from plugin.customers.naming import add_customer
+from plugin.domain.clock import utcnow
+from plugin.store.db import transaction
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import create_token, create_workspace
 
 
 @pytest.fixture

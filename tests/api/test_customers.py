@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from plugin.clock import utcnow
-from plugin.db import transaction
-from plugin.schema import Customer, StatusChange
+from plugin.domain.clock import utcnow
+from plugin.store.db import transaction
+from plugin.store.schema import Customer, StatusChange
 from tests.api.conftest import add
 
 

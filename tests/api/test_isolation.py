@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from plugin.app.api import routes
-from plugin.db import reading
-from plugin.schema import (
+from plugin.store.db import reading
+from plugin.store.schema import (
     ApiToken,
     Customer,
     CustomerLink,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import responses
 from sqlalchemy import func, select, update
 
-from plugin.db import transaction
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.schema import Activity, Customer, Identity, Message, StatusChange
+from plugin.domain.events import MessageEvent
+from plugin.engine.inbox import receive
+from plugin.store.db import transaction
+from plugin.store.schema import Activity, Customer, Identity, Message, StatusChange
 from tests.api.conftest import add
 from tests.conftest import at
 

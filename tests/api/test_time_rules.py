@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from plugin.db import reading
-from plugin.schema import TimeRule
+from plugin.store.db import reading
+from plugin.store.schema import TimeRule
 
 DEFAULTS = ["cold_lead_expires", "greeting_unanswered"]
 NEW = {"name": "hot_goes_cold", "when": {"stage": "hot_lead"}, "after": "7d", "to": "stage:cold_lead"}

@@ -7,7 +7,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from plugin.cli import main
-from plugin.schema import Base
+from plugin.store.schema import Base
 
 
 @pytest.fixture

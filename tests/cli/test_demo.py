@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from plugin.cli.demo_cli import demo_command
 from plugin.demo import load_demo
-from plugin.schema import Customer, Message, StatusChange
+from plugin.store.schema import Customer, Message, StatusChange
 
 
 def run(db_url: str):

@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import func, select
 
-from plugin.db import make_engine
-from plugin.schema import ApiToken, Customer, Workspace
-from plugin.workspaces import authenticate_token
+from plugin.store.db import make_engine
+from plugin.store.schema import ApiToken, Customer, Workspace
+from plugin.workspace.workspaces import authenticate_token
 
 
 def test_first_five_minutes_from_init_to_the_priority_list(cli, engine):

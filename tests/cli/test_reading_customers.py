@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from plugin.clock import utcnow
-from plugin.db import transaction
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.schema import ApiToken
-from plugin.workspaces import authenticate_token
+from plugin.domain.clock import utcnow
+from plugin.domain.events import MessageEvent
+from plugin.engine.inbox import receive
+from plugin.store.db import transaction
+from plugin.store.schema import ApiToken
+from plugin.workspace.workspaces import authenticate_token
 
 CUSTOMER_KEYS = {
     "id",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from plugin.clock import utcnow
-from plugin.db import transaction
-from plugin.events import MessageEvent
-from plugin.inbox import receive
+from plugin.domain.clock import utcnow
+from plugin.domain.events import MessageEvent
+from plugin.engine.inbox import receive
+from plugin.store.db import transaction
 
 
 def _stage(cli) -> list[dict]:

@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from plugin.cli.admins_cli import admins_group
 from plugin.cli.worker_cli import worker_command
-from plugin.clock import utcnow
-from plugin.customers import add_customer
-from plugin.db import reading, transaction
+from plugin.customers.naming import add_customer
+from plugin.domain.clock import utcnow
 from plugin.engine import assign_status
-from plugin.intents import classifier_for
-from plugin.schema import OutboxItem
+from plugin.store.db import reading, transaction
+from plugin.store.schema import OutboxItem
+from plugin.workspace.intents import classifier_for
 
 API = "http://slack.test/api/"
 

@@ -7,11 +7,11 @@ import re
 import pytest
 
 from plugin.app import create_app
-from plugin.clock import utcnow
-from plugin.customers import add_customer
-from plugin.db import transaction
-from plugin.statuses import load_catalog
-from plugin.workspaces import create_token
+from plugin.customers.naming import add_customer
+from plugin.domain.clock import utcnow
+from plugin.store.db import transaction
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import create_token
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

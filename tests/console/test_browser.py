@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from plugin.db import reading
-from plugin.fold import initial_state
-from plugin.policy import decide
-from plugin.statuses import load_catalog
+from plugin.domain.fold import initial_state
+from plugin.domain.policy import decide
+from plugin.store.db import reading
+from plugin.workspace.catalog import load_catalog
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
-from plugin.db import reading, transaction
-from plugin.schema import StatusChange
-from plugin.statuses import load_catalog
-from plugin.workspaces import revoke_token
+from plugin.store.db import reading, transaction
+from plugin.store.schema import StatusChange
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import revoke_token
 from tests.console.conftest import csrf_of, sign_in
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -80,7 +80,7 @@ def test_unknown_token_is_refused_with_a_message(app, tokens):
 
 def test_revoking_the_token_signs_the_console_out(agent, engine, workspace):
     with transaction(engine) as conn:
-        revoke_token(conn, workspace, "alice", __import__("plugin.clock").clock.utcnow())
+        revoke_token(conn, workspace, "alice", __import__("plugin.domain.clock").domain.clock.utcnow())
     assert agent.get("/console/").status_code == 302
 
 
@@ -421,9 +421,9 @@ def test_reports_refuse_bad_periods_and_kinds(agent):
 
 
 def test_no_query_crosses_workspaces(app, engine, tokens, customers):
-    from plugin.clock import utcnow
-    from plugin.customers import add_customer
-    from plugin.workspaces import create_token, create_workspace
+    from plugin.customers.naming import add_customer
+    from plugin.domain.clock import utcnow
+    from plugin.workspace.workspaces import create_token, create_workspace
 
     with transaction(engine) as conn:
         other = create_workspace(conn, "globex", now=utcnow())

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from plugin.db import make_engine, transaction
-from plugin.schema import Message, StatusChange
+from plugin.store.db import make_engine, transaction
+from plugin.store.schema import Message, StatusChange
 from tests.conftest import at
 
 PROCESSES, CUSTOMERS, MESSAGES = 8, 20, 240
@@ -24,11 +24,11 @@ def identity(i: int) -> str:
 
 def work(url: str, ws: int, share: list[tuple]) -> None:
     """One process: its share of the deliveries, each in its own transaction, retried on conflicts."""
+    from plugin.domain.events import MessageEvent
     from plugin.engine import assign_status
-    from plugin.events import MessageEvent
-    from plugin.inbox import receive
-    from plugin.intents import classifier_for
-    from plugin.statuses import load_catalog
+    from plugin.engine.inbox import receive
+    from plugin.workspace.catalog import load_catalog
+    from plugin.workspace.intents import classifier_for
 
     engine = make_engine(url)
     for item in share:
@@ -63,10 +63,10 @@ def work(url: str, ws: int, share: list[tuple]) -> None:
 def test_eight_processes_store_each_message_once_and_agree_with_the_audit(engine, db_url):
     if not db_url.startswith("postgresql"):
         pytest.skip("several processes share one database on PostgreSQL (SPEC §8)")
-    from plugin.customers import add_customer
+    from plugin.customers.naming import add_customer
     from plugin.engine import load_states
-    from plugin.statuses import load_catalog
-    from plugin.workspaces import create_workspace
+    from plugin.workspace.catalog import load_catalog
+    from plugin.workspace.workspaces import create_workspace
 
     with transaction(engine) as conn:
         ws = create_workspace(conn, "busy", now=at(0))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugin.db import transaction
-from plugin.delivery_status import RANK, Delivery, advance, record_delivery
-from plugin.events import MessageEvent
-from plugin.inbox import receive
+from plugin.domain.events import MessageEvent
+from plugin.engine.delivery_status import RANK, Delivery, advance, record_delivery
+from plugin.engine.inbox import receive
+from plugin.store.db import transaction
 from tests.conftest import at
 
 NOTHING = Delivery(None, None)

@@ -7,7 +7,7 @@ import phonenumbers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugin.customers import display_name
+from plugin.domain.identities import display_name
 
 
 def _formatted(e164: str) -> str:

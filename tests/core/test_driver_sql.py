@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from sqlalchemy import JSON, DateTime, select
 from sqlalchemy.dialects import sqlite
 
-from plugin.clock import utcnow
-from plugin.customers import ensure_customers
-from plugin.db import transaction
-from plugin.driver_sql import _converter, one_of
-from plugin.schema import Identity
+from plugin.domain.clock import utcnow
+from plugin.engine import ensure_customers
+from plugin.store.bulk import _converter, one_of
+from plugin.store.db import transaction
+from plugin.store.schema import Identity
 
 SQLITE = sqlite.dialect()
 ZONES = st.one_of(

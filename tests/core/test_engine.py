@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from plugin.activities import log_activity, resolve_outcome
-from plugin.db import transaction
+from plugin.customers.activities import log_activity, resolve_outcome
+from plugin.domain.errors import ArchivedStatus, NotAllowed, StatushubError
+from plugin.domain.events import MessageEvent
 from plugin.engine import assign_status
-from plugin.errors import ArchivedStatus, NotAllowed, StatushubError
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.intents import classifier_for
-from plugin.schema import Customer, Message, OutboxItem, Status, StatusChange, StatusCommand
-from plugin.status_lists import delete_status, reorder_statuses, restore_status
-from plugin.statuses import load_catalog
+from plugin.engine.inbox import receive
+from plugin.store.db import transaction
+from plugin.store.schema import Customer, Message, OutboxItem, Status, StatusChange, StatusCommand
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
+from plugin.workspace.status_lists import delete_status, reorder_statuses, restore_status
 from tests.conftest import at
 
 ANN, BOB = "sms:+15550002001", "sms:+15550002002"
@@ -317,8 +317,8 @@ def test_a_provider_flagged_opt_out_survives_the_replay_of_a_late_message(engine
 def test_a_workspace_in_another_database_never_lends_its_catalog(engine, workspace, tmp_path):
     """Same workspace id and catalog version in two databases (a test run, a CLI pointed elsewhere):
     each keeps its own statuses. Sharing them put customers on another database's archived statuses."""
-    from plugin.db import make_engine, upgrade
-    from plugin.workspaces import create_workspace
+    from plugin.store.db import make_engine, upgrade
+    from plugin.workspace.workspaces import create_workspace
 
     other_url = f"sqlite:///{tmp_path / 'other.db'}"
     upgrade(other_url)

@@ -1,7 +1,7 @@
 """Properties of the status engine over random histories (SPEC §3, Issue 2), on both databases.
 
 Each hypothesis example gets its own workspace in the test's database, so no example sees another's
-rows. Messages go through `plugin.inbox.receive` with the real rule packs.
+rows. Messages go through `plugin.engine.inbox.receive` with the real rule packs.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from plugin.db import transaction
+from plugin.domain.errors import ArchivedStatus, StatushubError
+from plugin.domain.events import MessageEvent
 from plugin.engine import assign_status, load_states
-from plugin.errors import ArchivedStatus, StatushubError
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.intents import classifier_for
-from plugin.schema import CustomerStatus, StatusChange
-from plugin.status_lists import delete_status, reorder_statuses, restore_status
-from plugin.statuses import load_catalog
-from plugin.workspaces import create_workspace
+from plugin.engine.inbox import receive
+from plugin.store.db import transaction
+from plugin.store.schema import CustomerStatus, StatusChange
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
+from plugin.workspace.status_lists import delete_status, reorder_statuses, restore_status
+from plugin.workspace.workspaces import create_workspace
 from tests.conftest import at
 
 TEXTS = [
@@ -48,7 +48,7 @@ DB_SETTINGS = settings(
 
 def new_workspace(engine) -> tuple[int, list[int]]:
     """A fresh workspace with CUSTOMERS customers on their first statuses."""
-    from plugin.customers import add_customer
+    from plugin.customers.naming import add_customer
 
     with transaction(engine) as conn:
         ws = create_workspace(conn, f"prop-{next(_slugs)}", now=at(0))

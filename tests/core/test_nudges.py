@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import select, update
 
 from adapters.slack.alerts import nudge_text
-from plugin.activities import log_activity, resolve_outcome
-from plugin.db import reading, transaction
+from plugin.automation.nudges import in_business_hours, scan_nudges
+from plugin.customers.activities import log_activity, resolve_outcome
+from plugin.domain.events import MessageEvent
 from plugin.engine import assign_status
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.intents import classifier_for
-from plugin.nudges import in_business_hours, scan_nudges
-from plugin.schema import Customer, OutboxItem, Workspace
-from plugin.statuses import load_catalog
+from plugin.engine.inbox import receive
+from plugin.store.db import reading, transaction
+from plugin.store.schema import Customer, OutboxItem, Workspace
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
 
 MONDAY = datetime(2026, 5, 4, tzinfo=UTC)  # a Monday; New York is UTC-4 then
 NY = {

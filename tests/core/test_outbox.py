@@ -11,12 +11,12 @@ import responses
 from sqlalchemy import select
 
 from adapters.slack.alerts import send_alert
-from plugin.customers import add_customer
-from plugin.db import make_engine, reading, transaction
+from plugin.automation.outbox import LEASE, Counts, backoff, claim, deliver, run_due
+from plugin.customers.naming import add_customer
 from plugin.engine import assign_status
-from plugin.intents import classifier_for
-from plugin.outbox import LEASE, Counts, backoff, claim, deliver, run_due
-from plugin.schema import OutboxItem
+from plugin.store.db import make_engine, reading, transaction
+from plugin.store.schema import OutboxItem
+from plugin.workspace.intents import classifier_for
 from tests.conftest import at
 
 API = "http://slack.test/api/"
@@ -84,7 +84,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_sent_alerts_are_not_sent_agai
 
 
 def test_an_alert_for_a_workspace_without_an_alert_channel_is_dead_lettered(engine, catalog, senders):
-    from plugin.schema import Workspace
+    from plugin.store.schema import Workspace
 
     with transaction(engine) as conn:
         conn.execute(Workspace.__table__.update().values(alert_channel=None))
@@ -111,7 +111,7 @@ def test_two_workers_claiming_at_once_get_disjoint_items(db_url, engine, catalog
     try:
         with transaction(engine) as held:
             # Worker A holds its claim's row locks open while worker B claims.
-            from plugin.db import is_postgres
+            from plugin.store.db import is_postgres
 
             assert is_postgres(held)
             rows = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugin.policy import AUTOMATIONS, StatusRef, decide
+from plugin.domain.policy import AUTOMATIONS, StatusRef, decide
 
 refs = st.builds(
     StatusRef,

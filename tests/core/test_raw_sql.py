@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from plugin import raw_sql
-from plugin.db import make_engine, transaction
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.schema import Message, Workspace
+from plugin.domain.events import MessageEvent
+from plugin.engine.inbox import receive
+from plugin.store import prepared as raw_sql
+from plugin.store.db import make_engine, transaction
+from plugin.store.schema import Message, Workspace
 from tests.conftest import at
 
 M, W = Message.__table__, Workspace.__table__

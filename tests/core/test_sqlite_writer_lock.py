@@ -9,7 +9,7 @@ import os
 import pytest
 from sqlalchemy import event, text
 
-from plugin.db import make_engine, reading, transaction
+from plugin.store.db import make_engine, reading, transaction
 
 WRITES = 300
 

@@ -7,14 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from plugin.db import reading, transaction
+from plugin.automation.time_rules import (
+    InvalidRule,
+    add_rule,
+    evaluate_time_rules,
+    list_rules,
+    parse_duration,
+)
+from plugin.domain.events import MessageEvent
 from plugin.engine import assign_status, load_states
-from plugin.events import MessageEvent
-from plugin.inbox import receive
-from plugin.intents import classifier_for
-from plugin.schema import StatusChange, TimeRuleDecision
-from plugin.statuses import load_catalog
-from plugin.time_rules import InvalidRule, add_rule, evaluate_time_rules, list_rules, parse_duration
+from plugin.engine.inbox import receive
+from plugin.store.db import reading, transaction
+from plugin.store.schema import StatusChange, TimeRuleDecision
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
 from tests.conftest import at
 
 T0 = at(0)
@@ -140,7 +146,7 @@ def test_a_rule_never_downgrades_past_the_policy_and_its_block_is_audited_once(e
 
 
 def test_each_workspace_has_its_own_rules(engine, workspace):
-    from plugin.workspaces import create_workspace
+    from plugin.workspace.workspaces import create_workspace
 
     with transaction(engine) as conn:
         other = create_workspace(conn, "other", name="Other", now=T0)
@@ -168,8 +174,8 @@ def test_a_rule_stored_with_an_impossible_duration_stops_only_itself(engine, wor
     for everyone: the other workspaces' rules still fire (SPEC §12)."""
     from sqlalchemy import update
 
-    from plugin.schema import TimeRule
-    from plugin.workspaces import create_workspace
+    from plugin.store.schema import TimeRule
+    from plugin.workspace.workspaces import create_workspace
 
     with transaction(engine) as conn:
         poisoned = create_workspace(conn, "poisoned", name="Poisoned", now=T0)
@@ -189,8 +195,8 @@ def test_a_rule_stored_with_an_impossible_duration_stops_only_itself(engine, wor
 
 
 def test_every_template_ships_default_rules_that_name_its_own_statuses():
-    from plugin.catalog import TEMPLATES, known_statuses
-    from plugin.time_rules import default_rules, parse_duration
+    from plugin.automation.time_rules import default_rules, parse_duration
+    from plugin.domain.templates import TEMPLATES, known_statuses
 
     defaults = default_rules()
     assert set(defaults) == set(TEMPLATES)

@@ -12,15 +12,8 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from plugin.customers import add_customer
-from plugin.db import reading, transaction
-from plugin.engine import assign_status
-from plugin.errors import NotFound, UnknownStatus
-from plugin.intents import classifier_for
-from plugin.outbox import run_due
-from plugin.schema import OutboxItem, WebhookSubscription
-from plugin.statuses import load_catalog
-from plugin.webhooks import (
+from plugin.automation.outbox import run_due
+from plugin.automation.webhooks import (
     InvalidWebhook,
     dead_letters,
     replay,
@@ -28,6 +21,13 @@ from plugin.webhooks import (
     subscribe,
     unsubscribe,
 )
+from plugin.customers.naming import add_customer
+from plugin.domain.errors import NotFound, UnknownStatus
+from plugin.engine import assign_status
+from plugin.store.db import reading, transaction
+from plugin.store.schema import OutboxItem, WebhookSubscription
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
 from tests.conftest import at
 
 URL = "https://hooks.example.test/statushub"
@@ -187,7 +187,7 @@ def test_four_workers_on_postgresql_do_each_of_10000_due_items_exactly_once(engi
     from sqlalchemy import event
 
     from bench.worker import drain, fill
-    from plugin.db import make_engine
+    from plugin.store.db import make_engine
 
     # Commits without waiting for the disk flush keep this under 30 s; claiming is what is tested.
     fast = make_engine(db_url)

@@ -18,10 +18,10 @@ from sqlalchemy import create_engine, select, text
 from twilio.request_validator import RequestValidator
 
 from adapters.webchat.signature import header
-from plugin.clock import utcnow
-from plugin.db import make_engine, transaction
-from plugin.schema import Customer, CustomerStatus, Identity, Message, Status, StatusChange, Track
-from plugin.workspaces import create_workspace
+from plugin.domain.clock import utcnow
+from plugin.store.db import make_engine, transaction
+from plugin.store.schema import Customer, CustomerStatus, Identity, Message, Status, StatusChange, Track
+from plugin.workspace.workspaces import create_workspace
 from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]

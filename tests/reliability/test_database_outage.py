@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from plugin.db import upgrade
+from plugin.store.db import upgrade
 from tests.conftest import IN_CI
 from tests.reliability.conftest import free_port, make_workspace, outcome, webchat_event, webchat_request
 

@@ -22,12 +22,12 @@ from adapters.sms.parse import e164, parse_inbound, parse_status
 from adapters.webchat.schema import load_event
 from adapters.webchat.signature import header, parse_header
 from plugin.app import create_app
-from plugin.clock import utcnow
-from plugin.db import reading, transaction
-from plugin.errors import StatushubError, UnknownCustomer
-from plugin.schema import Customer, Message
-from plugin.statuses import load_catalog
-from plugin.workspaces import create_token
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import StatushubError, UnknownCustomer
+from plugin.store.db import reading, transaction
+from plugin.store.schema import Customer, Message
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import create_token
 
 SECRET = "webchat-secret"  # the `workspace` fixture's
 SLACK_SECRET = "slack-signing-secret-hostile"

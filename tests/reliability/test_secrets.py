@@ -18,10 +18,10 @@ from twilio.request_validator import RequestValidator
 from adapters.webchat.signature import header
 from plugin.app import create_app
 from plugin.app.api import routes
-from plugin.clock import utcnow
-from plugin.db import reading, transaction
-from plugin.schema import ApiToken
-from plugin.workspaces import create_token, create_workspace, hash_token
+from plugin.domain.clock import utcnow
+from plugin.store.db import reading, transaction
+from plugin.store.schema import ApiToken
+from plugin.workspace.workspaces import create_token, create_workspace, hash_token
 
 TWILIO_TOKEN = "twilio-canary-3f9a1c"
 WEBCHAT_SECRET = "webchat-canary-8b2d4e"

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from plugin.catalog import TEMPLATES, known_statuses
+from plugin.domain.templates import TEMPLATES, known_statuses
 from rules import PackError, compile_packs, load_pack, load_packs
 
 KNOWN = known_statuses()

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from plugin.activities import log_activity, resolve_outcome
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
-from plugin.clock import utcnow
-from plugin.customers import add_customer, phone_identity
-from plugin.engine import assign_status
-from plugin.errors import Conflict, NotAllowed, StatushubError
-from plugin.intents import classifier_for
-from plugin.links import link_customers, unlink_customers
-from plugin.merge import merge_customers
-from plugin.queries import (
+from plugin.customers.activities import log_activity, resolve_outcome
+from plugin.customers.links import link_customers, unlink_customers
+from plugin.customers.merge import merge_customers
+from plugin.customers.naming import add_customer
+from plugin.customers.queries import (
     CustomerFilter,
     customer_detail,
     customer_row,
@@ -23,8 +19,13 @@ from plugin.queries import (
     statuses_of,
     summaries,
 )
-from plugin.schema import Customer, Workspace
-from plugin.statuses import Catalog
+from plugin.domain.catalog import Catalog
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import Conflict, NotAllowed, StatushubError
+from plugin.domain.identities import phone_identity
+from plugin.engine import assign_status
+from plugin.store.schema import Customer, Workspace
+from plugin.workspace.intents import classifier_for
 
 C = Customer.__table__
 TAGS = ("customers",)

@@ -13,12 +13,12 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from plugin.app.errors import error_response
-from plugin.clock import utcnow
-from plugin.db import reading, transaction
-from plugin.deliveries import remember, remembered
-from plugin.errors import Conflict, NotAllowed, StatushubError, UnknownCustomer
-from plugin.statuses import load_catalog
-from plugin.workspaces import TokenOwner, authenticate_token
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import Conflict, NotAllowed, StatushubError, UnknownCustomer
+from plugin.store.db import reading, transaction
+from plugin.store.idempotency import remember, remembered
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.workspaces import TokenOwner, authenticate_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**53  # larger path ids cannot exist; answering 404 keeps them away from BIGINT overflows

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
-from plugin.errors import StatushubError
-from plugin.intents import assign_intent, matcher_for, reset_intent, workspace_overrides, workspace_packs
+from plugin.domain.errors import StatushubError
+from plugin.workspace.intents import (
+    assign_intent,
+    matcher_for,
+    reset_intent,
+    workspace_overrides,
+    workspace_packs,
+)
 
 TAGS = ("intents",)
 

@@ -9,10 +9,10 @@ from flask import Response, current_app, request
 
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
-from plugin.clock import utcnow
-from plugin.db import transaction
-from plugin.deliveries import remember, remembered
-from plugin.queries import customer_row
+from plugin.customers.queries import customer_row
+from plugin.domain.clock import utcnow
+from plugin.store.db import transaction
+from plugin.store.idempotency import remember, remembered
 
 
 @route(

@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
-from plugin.db import reading
-from plugin.schema import Message, OutboxItem, StatusChange
+from plugin.store.db import reading
+from plugin.store.schema import Message, OutboxItem, StatusChange
 
 
 class DatabaseCollector:

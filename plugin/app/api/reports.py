@@ -7,8 +7,8 @@ from flask import Response
 from plugin.app.api import schemas as s
 from plugin.app.api.customers import customer_filter
 from plugin.app.api.endpoint import Call, route
-from plugin.errors import StatushubError
-from plugin.reports import customers_csv, status_counts, time_in_status, transitions
+from plugin.customers.reports import customers_csv, status_counts, time_in_status, transitions
+from plugin.domain.errors import StatushubError
 
 TAGS = ("reports",)
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
-from plugin.clock import utcnow
-from plugin.status_lists import add_status, delete_status, edit_status, reorder_statuses, restore_status
-from plugin.statuses import TrackInfo, load_catalog
-from plugin.tracks import create_track, rename_track
+from plugin.domain.catalog import TrackInfo
+from plugin.domain.clock import utcnow
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.status_lists import (
+    add_status,
+    delete_status,
+    edit_status,
+    reorder_statuses,
+    restore_status,
+)
+from plugin.workspace.tracks import create_track, rename_track
 
 TAGS = ("tracks",)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
-from plugin.clock import utcnow
-from plugin.time_rules import add_rule, list_rules, remove_rule
+from plugin.automation.time_rules import add_rule, list_rules, remove_rule
+from plugin.domain.clock import utcnow
 
 TAGS = ("time rules",)
 

@@ -8,10 +8,10 @@ from sqlalchemy import delete, select, update
 
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
-from plugin.clock import aware, utcnow
-from plugin.errors import NotFound, StatushubError
-from plugin.schema import ApiToken, SlackAdmin, Workspace
-from plugin.workspaces import add_admin, create_token, revoke_token
+from plugin.domain.clock import aware, utcnow
+from plugin.domain.errors import NotFound, StatushubError
+from plugin.store.schema import ApiToken, SlackAdmin, Workspace
+from plugin.workspace.workspaces import add_admin, create_token, revoke_token
 
 TAGS = ("admin",)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -8,7 +8,7 @@ import secrets
 from flask import Blueprint, Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from plugin.errors import StatushubError
+from plugin.domain.errors import StatushubError
 
 bp = Blueprint(
     "console",

@@ -12,9 +12,9 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
 from plugin.app.console import bp, log
-from plugin.db import reading
-from plugin.schema import ApiToken
-from plugin.workspaces import authenticate_token, require_admin
+from plugin.store.db import reading
+from plugin.store.schema import ApiToken
+from plugin.workspace.workspaces import authenticate_token, require_admin
 
 OPEN_ENDPOINTS = {"console.signin", "console.static"}
 

@@ -9,13 +9,14 @@ from sqlalchemy import Connection, and_, func, select
 
 from plugin.app.console import bp
 from plugin.app.console.auth import engine, safe_back, visitor
-from plugin.clock import aware, utcnow
-from plugin.customers import resolve_customer
-from plugin.db import reading, transaction
+from plugin.customers.naming import resolve_customer
+from plugin.domain.catalog import Catalog, StatusInfo
+from plugin.domain.clock import aware, utcnow
 from plugin.engine import assign_status
-from plugin.intents import classifier_for
-from plugin.schema import Customer, CustomerStatus
-from plugin.statuses import Catalog, StatusInfo, load_catalog
+from plugin.store.db import reading, transaction
+from plugin.store.schema import Customer, CustomerStatus
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 PAGE = 50  # rows of the priority queue per page

@@ -5,16 +5,17 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, or_, select
 
-from plugin.activities import INTERACTIONS, log_activity, resolve_interaction, resolve_outcome
 from plugin.app.console import bp
 from plugin.app.console.auth import engine, safe_back, visitor
-from plugin.clock import utcnow
-from plugin.db import reading, transaction
+from plugin.customers.activities import INTERACTIONS, log_activity, resolve_interaction, resolve_outcome
+from plugin.domain.catalog import Catalog
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import UnknownCustomer
 from plugin.engine import assign_status
-from plugin.errors import UnknownCustomer
-from plugin.intents import classifier_for
-from plugin.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
-from plugin.statuses import Catalog, load_catalog
+from plugin.store.db import reading, transaction
+from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import classifier_for
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 MESSAGES = 200  # the newest ones, shown oldest first

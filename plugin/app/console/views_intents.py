@@ -6,10 +6,14 @@ from flask import redirect, render_template, request, url_for
 
 from plugin.app.console import bp
 from plugin.app.console.auth import admin_only, engine, visitor
-from plugin.customers import resolve_customer
-from plugin.db import reading, transaction
-from plugin.errors import StatushubError
-from plugin.intents import (
+from plugin.customers.naming import resolve_customer
+from plugin.domain.catalog import Catalog
+from plugin.domain.errors import StatushubError
+from plugin.domain.policy import decide
+from plugin.store.db import reading, transaction
+from plugin.store.schema import Workspace
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import (
     assign_intent,
     classifier_for,
     matcher_for,
@@ -17,9 +21,6 @@ from plugin.intents import (
     workspace_overrides,
     workspace_packs,
 )
-from plugin.policy import decide
-from plugin.schema import Workspace
-from plugin.statuses import Catalog, load_catalog
 
 
 def try_message(conn, catalog: Catalog, region: str, text: str, ref: str) -> dict:

@@ -15,13 +15,14 @@ from plugin.app.console import bp
 from plugin.app.console.auth import engine, visitor
 from plugin.app.console.charts import bar_chart
 from plugin.app.console.views_board import status_counts
-from plugin.clock import aware, utcnow
-from plugin.db import reading
-from plugin.errors import StatushubError
-from plugin.reports import spreadsheet_safe
-from plugin.reports import transitions as report_transitions
-from plugin.schema import StatusChange
-from plugin.statuses import Catalog, load_catalog
+from plugin.customers.reports import spreadsheet_safe
+from plugin.customers.reports import transitions as report_transitions
+from plugin.domain.catalog import Catalog
+from plugin.domain.clock import aware, utcnow
+from plugin.domain.errors import StatushubError
+from plugin.store.db import reading
+from plugin.store.schema import StatusChange
+from plugin.workspace.catalog import load_catalog
 
 SC = StatusChange.__table__
 SCAN = 200_000  # applied changes read for time-in-status; a console report, not a warehouse

@@ -7,13 +7,19 @@ from flask import redirect, render_template, request, url_for
 from plugin.app.console import bp
 from plugin.app.console.auth import admin_only, engine, visitor
 from plugin.app.console.views_board import status_counts
-from plugin.catalog import TEMPLATES, tracks_for
-from plugin.clock import utcnow
-from plugin.db import reading, transaction
-from plugin.errors import StatushubError
-from plugin.policy import AUTOMATIONS
-from plugin.status_lists import add_status, delete_status, edit_status, reorder_statuses, restore_status
-from plugin.statuses import load_catalog
+from plugin.domain.clock import utcnow
+from plugin.domain.errors import StatushubError
+from plugin.domain.policy import AUTOMATIONS
+from plugin.domain.templates import TEMPLATES, tracks_for
+from plugin.store.db import reading, transaction
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.status_lists import (
+    add_status,
+    delete_status,
+    edit_status,
+    reorder_statuses,
+    restore_status,
+)
 
 
 def _fields(form) -> dict:

@@ -11,10 +11,10 @@ import responses
 from slack_sdk.signature import SignatureVerifier
 
 from plugin.app import create_app
-from plugin.clock import utcnow
-from plugin.customers import add_customer
-from plugin.db import transaction
-from plugin.workspaces import add_admin
+from plugin.customers.naming import add_customer
+from plugin.domain.clock import utcnow
+from plugin.store.db import transaction
+from plugin.workspace.workspaces import add_admin
 
 SECRET = "slack-signing-secret"
 API = "http://slack.test/api/"

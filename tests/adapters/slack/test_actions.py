@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import func, select
 
-from plugin.db import reading
-from plugin.schema import Activity, StatusChange
+from plugin.store.db import reading
+from plugin.store.schema import Activity, StatusChange
 
 RESPONSE_URL = "http://hooks.slack.test/actions/1"
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.slack import blocks
 from adapters.slack.snapshots import Card, Changed, Lead, Said
-from plugin.errors import UnknownStatus
+from plugin.domain.errors import UnknownStatus
 from tests.adapters.slack.test_grammar import CATALOG
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

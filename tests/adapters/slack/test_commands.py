@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from plugin.db import reading
-from plugin.schema import Activity, Identity, OutboxItem, StatusChange
+from plugin.store.db import reading
+from plugin.store.schema import Activity, Identity, OutboxItem, StatusChange
 from tests.adapters.slack.conftest import ADMIN, signed_headers
 
 

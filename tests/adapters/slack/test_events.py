@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import func, select
 
-from plugin.db import reading
-from plugin.schema import Customer, Message
+from plugin.store.db import reading
+from plugin.store.schema import Customer, Message
 from tests.adapters.slack.conftest import ADMIN
 
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import grammar
-from plugin.catalog import tracks_for
-from plugin.errors import AmbiguousCustomer, StatushubError, UnknownCustomer
-from plugin.statuses import Catalog, StatusInfo, TrackInfo
+from plugin.domain.catalog import Catalog, StatusInfo, TrackInfo
+from plugin.domain.errors import AmbiguousCustomer, StatushubError, UnknownCustomer
+from plugin.domain.templates import tracks_for
 
 
 def online_store() -> Catalog:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from plugin.app import create_app
-from plugin.schema import Message, StatusChange
+from plugin.store.schema import Message, StatusChange
 
 ACCOUNT = "AC" + "1" * 32
 TOKEN = "12345"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.db import transaction
-from plugin.intents import assign_intent
-from plugin.schema import StatusChange
-from plugin.statuses import load_catalog
+from plugin.store.db import transaction
+from plugin.store.schema import StatusChange
+from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intents import assign_intent
 from tests.adapters.sms.conftest import inbound_form, post_inbound
 from tests.adapters.sms.test_inbound import statuses_of
 

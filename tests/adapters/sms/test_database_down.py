@@ -7,8 +7,8 @@ import sqlite3
 from sqlalchemy import event, text
 
 from plugin.app import create_app
-from plugin.db import transaction
-from plugin.schema import Customer, Message
+from plugin.store.db import transaction
+from plugin.store.schema import Customer, Message
 from tests.adapters.sms.conftest import inbound_form, post_inbound, rows
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
-from plugin.db import transaction
-from plugin.schema import Customer, Identity, Message, Workspace
+from plugin.store.db import transaction
+from plugin.store.schema import Customer, Identity, Message, Workspace
 from tests.adapters.sms.conftest import (
     CUSTOMER,
     counts,
@@ -19,7 +19,7 @@ from tests.adapters.sms.conftest import (
 
 def statuses_of(client, engine, phone=CUSTOMER):
     from plugin.engine import load_states
-    from plugin.statuses import load_catalog
+    from plugin.workspace.catalog import load_catalog
 
     with transaction(engine) as conn:
         cid = conn.execute(select(Identity.customer_id).where(Identity.value == "sms:" + phone)).scalar_one()

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from adapters.sms.send import SendFailed, send_sms
 from plugin.app import create_app
-from plugin.errors import OptedOut
-from plugin.schema import Customer, Identity, Message
+from plugin.domain.errors import OptedOut
+from plugin.store.schema import Customer, Identity, Message
 from tests.adapters.sms.conftest import (
     CUSTOMER,
     HUB_NUMBER,
@@ -109,8 +109,8 @@ def test_opt_out_type_stop_opts_out_and_start_opts_back_in(app, engine):
 def test_stop_gets_no_auto_reply(app, engine, workspace):
     from sqlalchemy import update
 
-    from plugin.db import transaction
-    from plugin.schema import Workspace
+    from plugin.store.db import transaction
+    from plugin.store.schema import Workspace
 
     with transaction(engine) as conn:
         conn.execute(update(Workspace).values(settings={"sms_auto_reply": "Thanks!"}))
@@ -134,10 +134,10 @@ def test_twilio_refusal_stores_nothing(app, engine, workspace):
 
 
 def test_send_to_a_customer_without_a_phone_is_refused(app, engine, workspace):
-    from plugin.db import transaction
+    from plugin.domain.events import MessageEvent
     from plugin.engine import record_message  # noqa: F401  (the web chat path creates the customer)
-    from plugin.events import MessageEvent
-    from plugin.inbox import receive
+    from plugin.engine.inbox import receive
+    from plugin.store.db import transaction
     from tests.conftest import at
 
     with transaction(engine) as conn:

@@ -6,7 +6,7 @@ from twilio.request_validator import RequestValidator
 
 from adapters.sms.signature import is_signed
 from plugin.app import create_app
-from plugin.schema import Message
+from plugin.store.schema import Message
 from tests.adapters.sms.conftest import inbound_form, rows
 
 # A known answer: token "12345", these parameters, this URL → this signature.

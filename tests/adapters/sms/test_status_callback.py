@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from adapters.sms.send import send_sms
 from plugin.app import create_app
-from plugin.schema import Message
+from plugin.store.schema import Message
 from tests.adapters.sms.conftest import (
     ACCOUNT,
     CUSTOMER,

@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from plugin.app import create_app
-from plugin.schema import Customer, Delivery, Message
+from plugin.store.schema import Customer, Delivery, Message
 from tests.adapters.webchat.conftest import event_body, post_event
 from tests.adapters.webchat.test_events import rows
 

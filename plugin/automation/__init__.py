@@ -1,0 +1,1 @@
+"""What happens without a request: the outbox, outgoing webhooks, time rules, nudges."""

@@ -1,0 +1,183 @@
+"""Outgoing webhooks: subscriptions, queueing applied changes in the outbox, signed delivery (SPEC §9)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import datetime
+from urllib.parse import urlparse
+
+import requests
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from plugin.automation.outbox import Job, Undeliverable
+from plugin.domain.catalog import Catalog
+from plugin.domain.errors import NotFound, StatushubError
+from plugin.engine import WEBHOOK_KIND
+from plugin.store.db import reading
+from plugin.store.schema import Customer, Identity, OutboxItem, WebhookSubscription, Workspace
+from plugin.workspace.workspaces import bump_catalog
+
+SUBS = WebhookSubscription.__table__
+OUT = OutboxItem.__table__
+KIND = WEBHOOK_KIND
+TIMEOUT = 10  # seconds: no answer in time is a failure, retried with back-off
+
+
+class InvalidWebhook(StatushubError):
+    code = "invalid_webhook"
+
+
+class Waiting(Exception):
+    """An earlier change for the same customer and subscription is still pending: order first."""
+
+
+def subscribe(
+    conn: Connection, catalog: Catalog, url: str, *, track: str | None, status: str | None, now: datetime
+) -> tuple[int, str]:
+    """Stores a subscription; returns its id and its secret (shown once)."""
+    parsed = urlparse(url or "")
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(url) > 2000:
+        raise InvalidWebhook(f"{url!r} is not an http(s) URL", field="url")
+    if status and not track:
+        track = catalog.resolve(status, manual=False).track
+    if track:
+        track = catalog.track(track).key
+    if status:
+        status = catalog.resolve(status, track=track, manual=False).key
+    secret = "whsec_" + secrets.token_hex(24)
+    sub_id = conn.execute(
+        insert(SUBS)
+        .values(
+            workspace_id=catalog.workspace_id,
+            url=url,
+            track=track,
+            status=status,
+            secret=secret,
+            created_at=now,
+        )
+        .returning(SUBS.c.id)
+    ).scalar_one()
+    bump_catalog(conn, catalog.workspace_id)
+    return sub_id, secret
+
+
+def subscriptions(conn: Connection, workspace_id: int) -> list:
+    return conn.execute(
+        select(SUBS.c.id, SUBS.c.url, SUBS.c.track, SUBS.c.status, SUBS.c.created_at)
+        .where(SUBS.c.workspace_id == workspace_id)
+        .order_by(SUBS.c.id)
+    ).all()
+
+
+def unsubscribe(conn: Connection, workspace_id: int, sub_id: int) -> None:
+    gone = conn.execute(delete(SUBS).where(SUBS.c.workspace_id == workspace_id, SUBS.c.id == sub_id)).rowcount
+    if gone:
+        bump_catalog(conn, workspace_id)
+    if not gone:
+        known = [str(s.id) for s in subscriptions(conn, workspace_id)]
+        raise NotFound(f"no webhook subscription {sub_id}", choices=known, field="id")
+
+
+def sign(secret: str, body: bytes, t: int | None = None) -> str:
+    """`t=<unix>,v1=<hex>`: HMAC-SHA256 of "<t>.<raw body>" with the subscription's secret."""
+    t = int(time.time()) if t is None else t
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def send_webhook(engine: Engine, job: Job) -> None:
+    """POSTs one change, signed afresh; raises (retried) unless the receiver answers 2xx."""
+    payload = job.payload
+    with reading(engine) as conn:
+        sub = conn.execute(
+            select(SUBS.c.url, SUBS.c.secret).where(
+                SUBS.c.workspace_id == job.workspace_id, SUBS.c.id == payload.get("subscription")
+            )
+        ).first()
+        if sub is None:
+            raise Undeliverable("the webhook subscription was removed")
+        if _earlier_pending(conn, job):
+            raise Waiting("an earlier change for this customer is not delivered yet")
+        body = json.dumps(_document(conn, job), ensure_ascii=False, separators=(",", ":")).encode()
+    answer = requests.post(
+        sub.url,
+        data=body,
+        headers={"Content-Type": "application/json", "X-Statushub-Signature": sign(sub.secret, body)},
+        timeout=TIMEOUT,
+        allow_redirects=False,
+    )
+    if not 200 <= answer.status_code < 300:
+        raise RuntimeError(f"receiver answered {answer.status_code}")
+
+
+def _earlier_pending(conn: Connection, job: Job) -> bool:
+    """Per customer and subscription, in order of occurrence: an older pending item goes first."""
+    rows = conn.execute(
+        select(OUT.c.payload).where(
+            OUT.c.workspace_id == job.workspace_id,
+            OUT.c.kind == KIND,
+            OUT.c.customer_id == job.customer_id,
+            OUT.c.id < job.id,
+            OUT.c.sent_at.is_(None),
+            OUT.c.dead_at.is_(None),
+        )
+    ).scalars()
+    return any((p or {}).get("subscription") == job.payload.get("subscription") for p in rows)
+
+
+def _document(conn: Connection, job: Job) -> dict:
+    p = job.payload
+    slug = conn.execute(select(Workspace.slug).where(Workspace.id == job.workspace_id)).scalar()
+    name = conn.execute(
+        select(Customer.name).where(Customer.workspace_id == job.workspace_id, Customer.id == job.customer_id)
+    ).scalar()
+    identities = (
+        conn.execute(
+            select(Identity.value)
+            .where(Identity.workspace_id == job.workspace_id, Identity.customer_id == job.customer_id)
+            .order_by(Identity.id)
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "id": p["id"],
+        "type": "status.changed",
+        "workspace": slug,
+        "customer": {"id": job.customer_id, "name": name or "", "identities": list(identities)},
+        "track": p["track"],
+        "from": p["from"],
+        "to": p["to"],
+        "source": p["source"],
+        "actor": p["actor"],
+        "occurred_at": p["occurred_at"],
+    }
+
+
+def dead_letters(conn: Connection, workspace_id: int) -> list:
+    return conn.execute(
+        select(OUT.c.id, OUT.c.customer_id, OUT.c.payload, OUT.c.attempts, OUT.c.last_error, OUT.c.dead_at)
+        .where(OUT.c.workspace_id == workspace_id, OUT.c.kind == KIND, OUT.c.dead_at.is_not(None))
+        .order_by(OUT.c.id)
+    ).all()
+
+
+def replay(conn: Connection, workspace_id: int, item_id: int, now: datetime) -> None:
+    """Queues a dead webhook again, due now, with a fresh 24 h of retries and the same event id."""
+    done = conn.execute(
+        update(OUT)
+        .where(
+            OUT.c.workspace_id == workspace_id,
+            OUT.c.id == item_id,
+            OUT.c.kind == KIND,
+            OUT.c.dead_at.is_not(None),
+        )
+        .values(dead_at=None, due_at=now, attempts=0, last_error="", created_at=now)
+    ).rowcount
+    if not done:
+        known = [str(r.id) for r in dead_letters(conn, workspace_id)]
+        raise NotFound(f"no dead-lettered webhook {item_id}", choices=known, field="id")

@@ -1,0 +1,66 @@
+"""Customer identities (`sms:+1555…`, `webchat:<id>`, `slack:<team>/<user>`): their stored form and the
+name a customer known only by one gets (SPEC §2, §6). Pure."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from plugin.domain.errors import StatushubError
+
+IDENTITY_KINDS = ("sms", "webchat", "slack")
+
+
+def phone_identity(raw: str, region: str = "US") -> str | None:
+    """`sms:+15551234567` for a phone number in any common format, or None if it is not one."""
+    text = raw.strip()
+    if not text or not any(ch.isdigit() for ch in text):
+        return None
+    if sum(ch.isdigit() for ch in text) < 7 or any(ch.isalpha() for ch in text.replace("ext", "")):
+        return None
+    try:
+        number = phonenumbers.parse(text, region or "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return "sms:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_identity(raw: str, region: str = "US") -> str:
+    """A `channel:id` identity in its stored form; phone numbers become E.164."""
+    kind, sep, value = raw.partition(":")
+    kind = kind.strip().lower()
+    if not sep or kind not in IDENTITY_KINDS or not value.strip():
+        raise StatushubError(
+            f"identity {raw!r} must be channel:id with channel one of {', '.join(IDENTITY_KINDS)}",
+            field="identity",
+            choices=list(IDENTITY_KINDS),
+        )
+    if kind == "sms":
+        phone = phone_identity(value, region)
+        if phone is None:
+            raise StatushubError(f"{value!r} is not a phone number", field="identity")
+        return phone
+    return f"{kind}:{value.strip()}"
+
+
+# A North American number in E.164 (+1, then ten digits, area code and exchange not starting 0 or 1)
+# needs no parsing: phonenumbers.parse took 13 µs of a new customer's 19 (bench/engine.py creates 10,000).
+_NANP = re.compile(r"\+1([2-9][0-9]{2})([2-9][0-9]{2})([0-9]{4})")
+
+
+def display_name(identity: str) -> str:
+    """How a customer known only by an identity is named: a phone number in international format."""
+    kind, _, value = identity.partition(":")
+    if kind != "sms":
+        return value
+    nanp = _NANP.fullmatch(value)
+    if nanp:
+        return "+1 {}-{}-{}".format(*nanp.groups())
+    try:
+        number = phonenumbers.parse(value)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return value

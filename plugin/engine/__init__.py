@@ -1,0 +1,32 @@
+"""The status engine: the one write path every channel and command goes through (SPEC §3).
+
+This package's public API; its modules are private to it (the layers check says so)."""
+
+from plugin.engine.customer_state import load_states
+from plugin.engine.delivery_status import record_delivery
+from plugin.engine.inbox import receive
+from plugin.engine.new_customers import create_customer, ensure_customers
+from plugin.engine.replay import load_history
+from plugin.engine.webhook_queue import KIND as WEBHOOK_KIND
+from plugin.engine.write_path import (
+    Recorded,
+    assign_status,
+    record_message,
+    record_messages,
+    run_commands,
+)
+
+__all__ = [
+    "WEBHOOK_KIND",
+    "Recorded",
+    "assign_status",
+    "create_customer",
+    "ensure_customers",
+    "load_history",
+    "load_states",
+    "receive",
+    "record_delivery",
+    "record_message",
+    "record_messages",
+    "run_commands",
+]

@@ -1,0 +1,105 @@
+"""The one-message webhook path's prebuilt statements: its customer found and locked by identity, its insert."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from plugin.domain.catalog import Catalog
+from plugin.domain.fold import State
+from plugin.engine.customer_state import IDENTITY_CUSTOMER, SqliteTimes, TypedTimes, state_columns
+from plugin.store import prepared as raw_sql
+from plugin.store.schema import Customer, CustomerStatus, Identity, Message
+
+C, CS, M, ID = Customer.__table__, CustomerStatus.__table__, Message.__table__, Identity.__table__
+
+
+# The customer found and locked by its identity in one statement. On SQLite (the transaction holds
+# the write lock) its statuses come in the same statement; on PostgreSQL they are read after the lock
+# is taken, so a writer that held the lock is seen (a joined row read before the wait would be stale
+# under READ COMMITTED).
+def _customer_columns(when) -> list:
+    return [ID.c.customer_id, *state_columns(when)]
+
+
+_BY_IDENTITY = and_(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
+_ONE_STATE_SQLITE = (
+    select(
+        *_customer_columns(SqliteTimes),
+        CS.c.track_id,
+        CS.c.status_id,
+        SqliteTimes.column(CS.c.entered_at),
+    )
+    .select_from(
+        IDENTITY_CUSTOMER.outerjoin(
+            CS, and_(CS.c.workspace_id == C.c.workspace_id, CS.c.customer_id == C.c.id)
+        )
+    )
+    .where(_BY_IDENTITY)
+)
+_ONE_CUSTOMER_LOCKED = (
+    select(*_customer_columns(TypedTimes))
+    .select_from(IDENTITY_CUSTOMER)
+    .where(_BY_IDENTITY)
+    .with_for_update(of=C)
+)
+_ONE_STATUSES = select(CS.c.track_id, CS.c.status_id, CS.c.entered_at).where(
+    CS.c.workspace_id == bindparam("w"), CS.c.customer_id == bindparam("c")
+)
+_ONE_EXISTING = select(M.c.id).where(
+    M.c.workspace_id == bindparam("w"), M.c.channel == bindparam("ch"), M.c.provider_id == bindparam("p")
+)
+_MESSAGE_KEY = [M.c.workspace_id, M.c.channel, M.c.provider_id]
+# A duplicate loses on the unique provider id and inserts nothing: one statement, no error.
+_INSERT_ONE = {
+    "sqlite": sqlite.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
+    "postgresql": postgresql.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
+}
+
+
+def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, State] | None:
+    """The customer of `identity` and their state, locked; None when the identity is new."""
+    ws = catalog.workspace_id
+    if conn.dialect.name == "sqlite":
+        rows = raw_sql.rows(conn, _ONE_STATE_SQLITE, {"w": ws, "v": identity})
+        parse = SqliteTimes.parse
+        statuses = [(r[6], r[7], r[8]) for r in rows if r[6] is not None]
+    else:
+        rows = raw_sql.rows(conn, _ONE_CUSTOMER_LOCKED, {"w": ws, "v": identity})
+        parse = TypedTimes.parse
+        if rows:
+            statuses = raw_sql.rows(conn, _ONE_STATUSES, {"w": ws, "c": rows[0][0]})
+    if not rows:
+        return None
+    cid, opted_out, inbound, outbound, waiting, horizon = rows[0][:6]
+    state = State(
+        {},
+        bool(opted_out),
+        parse(inbound),
+        parse(outbound),
+        parse(waiting),
+        (parse(horizon), 9, "") if horizon is not None else None,
+    )
+    tracks = {t.id: t for t in catalog.tracks.values()}
+    by_id = catalog.by_id
+    for track_id, status_id, entered in statuses:
+        track = tracks.get(track_id)
+        status = by_id.get(status_id)
+        if track and status:
+            state.statuses[track.key] = (status.key, parse(entered))
+    for track in catalog.tracks.values():
+        if track.key not in state.statuses:
+            state.statuses[track.key] = (track.first.key, None)
+    return cid, state
+
+
+def stored_message(conn: Connection, workspace_id: int, channel: str, provider_id: str) -> int | None:
+    """The id of the message already stored under this provider id, if any."""
+    row = raw_sql.first(conn, _ONE_EXISTING, {"w": workspace_id, "ch": channel, "p": provider_id})
+    return row[0] if row else None
+
+
+def insert_message(conn: Connection, row: dict) -> int | None:
+    """Stores one message row; None (and nothing stored) when its provider id is already stored."""
+    inserted = raw_sql.first(conn, _INSERT_ONE[conn.dialect.name], row)
+    return inserted[0] if inserted else None

@@ -1,0 +1,158 @@
+"""Customers created by identity on first contact, once, even under concurrent creation (SPEC §2, §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from plugin.domain.catalog import Catalog
+from plugin.domain.identities import display_name
+from plugin.store.bulk import ByDialect, executemany, insert_returning, one_of
+from plugin.store.schema import Customer, CustomerStatus, Identity
+
+C, ID, CS = Customer.__table__, Identity.__table__, CustomerStatus.__table__
+_INSERT_CUSTOMER = insert(C).returning(C.c.id)
+_INSERT_CUSTOMER_ROWS = insert(C)
+_INSERT_IDENTITY = insert(ID)
+_INSERT_STATUS = insert(CS)
+_INSERT_CUSTOMER_ORDERED = insert(C).returning(C.c.id, sort_by_parameter_order=True)
+_CUSTOMERS_OF = ByDialect(
+    lambda dialect: select(ID.c.value, ID.c.customer_id).where(
+        ID.c.workspace_id == bindparam("w"), one_of(ID.c.value, "values", dialect)
+    )
+)
+
+
+def ensure_customers(
+    conn: Connection,
+    catalog: Catalog,
+    wanted: Sequence[tuple[str, str | None]],
+    now: datetime,
+    *,
+    created: set[int] | None = None,
+) -> dict[str, int]:
+    """Customer ids for identities, creating a customer (on the first status of every track) for each
+    identity not seen before. Safe under concurrent creation: the identity's unique constraint decides.
+    `created`, if given, receives the ids of the customers this call created (their state is known)."""
+    created = created if created is not None else set()
+    ws = catalog.workspace_id
+    values = list({identity for identity, _ in wanted})
+    found = dict(conn.execute(_CUSTOMERS_OF(conn), {"w": ws, "values": values}).all())
+    # Sorted, so two writers creating the same new identities take their index locks in one order.
+    missing = sorted(identity for identity in values if identity not in found)
+    if not missing:
+        return found
+    names = {identity: name for identity, name in wanted if name}
+    try:
+        # The batch path: every new customer in three executemany statements.
+        with conn.begin_nested():
+            made = create_customers(
+                conn, catalog, [(names.get(i) or display_name(i), i) for i in missing], now
+            )
+        found.update(made)
+        created.update(made.values())
+        return found
+    except IntegrityError:
+        pass  # someone created one of them meanwhile: go one by one below
+    for identity in missing:
+        try:
+            with conn.begin_nested():
+                found[identity] = create_customer(
+                    conn, catalog, names.get(identity) or display_name(identity), [identity], now
+                )
+                created.add(found[identity])
+        except IntegrityError:
+            # Another process created it between our look-up and insert: use theirs.
+            found[identity] = conn.execute(
+                select(ID.c.customer_id).where(ID.c.workspace_id == ws, ID.c.value == identity)
+            ).scalar_one()
+    return found
+
+
+def create_customers(
+    conn: Connection, catalog: Catalog, wanted: Sequence[tuple[str, str]], now: datetime
+) -> dict[str, int]:
+    """New customers, one identity each: (name, identity) → {identity: customer id}."""
+    ws = catalog.workspace_id
+    rank = _first_stage_rank(catalog)
+    rows = [
+        {
+            "workspace_id": ws,
+            "name": name[:200],
+            "opted_out": False,
+            "priority_open": True,
+            "priority_rank": rank,
+            "created_at": now,
+        }
+        for name, _ in wanted
+    ]
+    if conn.dialect.name == "sqlite":
+        # SQLite gives each new row the next rowid, in insertion order, under the transaction's write
+        # lock: sorted ids are the rows' order. (Asking for parameter order inserts row by row there.)
+        ids = sorted(
+            cid for (cid,) in insert_returning(conn, _INSERT_CUSTOMER_ROWS, rows, ("id",), _INSERT_CUSTOMER)
+        )
+    else:
+        ids = conn.execute(_INSERT_CUSTOMER_ORDERED, rows).scalars().all()
+    executemany(
+        conn,
+        _INSERT_IDENTITY,
+        [
+            {"workspace_id": ws, "customer_id": cid, "value": identity}
+            for cid, (_, identity) in zip(ids, wanted, strict=True)
+        ],
+    )
+    firsts = [(t.id, t.first.id) for t in catalog.tracks.values()]
+    executemany(
+        conn,
+        _INSERT_STATUS,
+        [
+            {"workspace_id": ws, "customer_id": cid, "track_id": tid, "status_id": sid, "entered_at": now}
+            for cid in ids
+            for tid, sid in firsts
+        ],
+    )
+    return {identity: cid for cid, (_, identity) in zip(ids, wanted, strict=True)}
+
+
+def create_customer(
+    conn: Connection, catalog: Catalog, name: str, identities: Sequence[str], now: datetime
+) -> int:
+    ws = catalog.workspace_id
+    customer_id = conn.execute(
+        insert(C).returning(C.c.id),
+        {
+            "workspace_id": ws,
+            "name": name[:200],
+            "opted_out": False,
+            "priority_open": True,
+            "priority_rank": _first_stage_rank(catalog),
+            "created_at": now,
+        },
+    ).scalar_one()
+    if identities:
+        conn.execute(
+            insert(ID), [{"workspace_id": ws, "customer_id": customer_id, "value": v} for v in identities]
+        )
+    conn.execute(
+        insert(CS),
+        [
+            {
+                "workspace_id": ws,
+                "customer_id": customer_id,
+                "track_id": t.id,
+                "status_id": t.first.id,
+                "entered_at": now,
+            }
+            for t in catalog.tracks.values()
+        ],
+    )
+    return customer_id
+
+
+def _first_stage_rank(catalog: Catalog) -> int:
+    stage = catalog.tracks.get("stage")
+    return stage.first.position if stage else 0

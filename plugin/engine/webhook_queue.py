@@ -1,0 +1,79 @@
+"""Applied changes queued for outgoing webhooks in the change's own transaction (SPEC §9); delivery is
+automation's (`plugin.automation.webhooks`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+
+from plugin.domain.catalog import Catalog
+from plugin.domain.clock import aware
+from plugin.store.schema import OutboxItem, WebhookSubscription
+
+SUBS = WebhookSubscription.__table__
+OUT = OutboxItem.__table__
+KIND = "webhook"
+
+
+_subscriptions: dict[tuple, tuple] = {}
+
+
+def _cached_subscriptions(conn: Connection, catalog: Catalog) -> tuple:
+    """The workspace's subscriptions, cached by catalog version (subscribing bumps it), so the webhook
+    path pays no query per message while nobody has subscribed."""
+    key = (conn.engine.url, catalog.workspace_id, catalog.version)
+    found = _subscriptions.get(key)
+    if found is None:
+        found = tuple(
+            conn.execute(
+                select(SUBS.c.id, SUBS.c.track, SUBS.c.status).where(
+                    SUBS.c.workspace_id == catalog.workspace_id
+                )
+            ).all()
+        )
+        if len(_subscriptions) > 256:
+            _subscriptions.clear()
+        _subscriptions[key] = found
+    return found
+
+
+def queue_webhooks(conn: Connection, catalog: Catalog, changes: list[dict], now: datetime) -> int:
+    """One outbox item per applied change and matching subscription, in the change's transaction.
+
+    `changes` are audit rows as the engine writes them (customer_id, track, from_status, to_status,
+    source, actor, applied, at); blocked decisions are not status changes and are not sent.
+    """
+    workspace_id = catalog.workspace_id
+    subs = _cached_subscriptions(conn, catalog)
+    applied = [c for c in changes if c["applied"]] if subs else []
+    if not applied:
+        return 0
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "kind": KIND,
+            "customer_id": c["customer_id"],
+            "payload": {
+                "subscription": s.id,
+                "id": str(uuid.uuid4()),
+                "track": c["track"],
+                "from": c["from_status"],
+                "to": c["to_status"],
+                "source": c["source"],
+                "actor": c["actor"],
+                "occurred_at": aware(c["at"]).isoformat(),
+            },
+            "due_at": now,
+            "attempts": 0,
+            "last_error": "",
+            "created_at": now,
+        }
+        for c in applied
+        for s in subs
+        if (s.track is None or s.track == c["track"]) and (s.status is None or s.status == c["to_status"])
+    ]
+    if rows:
+        conn.execute(insert(OUT), rows)
+    return len(rows)

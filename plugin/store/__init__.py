@@ -1,0 +1,1 @@
+"""The store: schema, engines and transactions, migrations, prepared statements, idempotent deliveries."""

@@ -1,0 +1,167 @@
+"""The database: engines for SQLite (WAL) and PostgreSQL, transactions, migrations.
+
+Services take a Connection and never open their own transaction: the caller's unit of work
+commits a change and its audit entries together or rolls both back (STYLE §2).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from plugin.store import prepared as raw_sql
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine with statushub's connection settings for the URL's backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = {"timeout": 30, "check_same_thread": False}
+        lock_path = _writer_lock_path(parsed.database, parsed.query)
+        if lock_path:
+            connect_args["factory"] = _WriterLockedConnection
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine, lock_path)
+        return engine
+    # No ping before each checkout: it is a round trip on every request (~10% of a webhook's time on
+    # PostgreSQL). After a restart the first statement on a dead connection fails instead, SQLAlchemy
+    # then discards every pooled connection, and the request answers 503, which providers retry.
+    kwargs.setdefault("pool_size", 5)
+    return create_engine(url, **kwargs)
+
+
+def _writer_lock_path(database: str | None, query) -> str | None:
+    """The sidecar lock file of a SQLite file database; None for in-memory databases."""
+    if not database or database == ":memory:" or database.startswith("file:") or "mode" in query:
+        return None
+    return os.path.abspath(database) + ".lock"
+
+
+class _WriterLockedConnection(sqlite3.Connection):
+    """A sqlite3 connection that serializes writers on a sidecar flock, released after COMMIT/ROLLBACK.
+
+    SQLite's busy handler polls by sleeping 1, 2, 5, 10... ms, so two processes contending for the
+    write lock idle for milliseconds; a blocking flock wakes the next writer as soon as the lock frees.
+    Each connection opens its own file description, so threads of one process exclude each other too.
+    Lock order is always flock, then SQLite's lock; readers take neither, so there is no cycle.
+    """
+
+    _lock_fd: int | None = None
+    _holding = False
+
+    def open_writer_lock(self, path: str) -> None:
+        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def acquire_writer_lock(self) -> None:
+        if self._lock_fd is not None and not self._holding:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._holding = True
+
+    def release_writer_lock(self) -> None:
+        if self._holding:
+            self._holding = False
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self) -> None:
+        # Invalidation and pool disposal end here: never leave the lock held by a dead connection.
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+            if self._lock_fd is not None:
+                fd, self._lock_fd = self._lock_fd, None
+                os.close(fd)
+
+
+def _configure_sqlite(engine: Engine, lock_path: str | None = None) -> None:
+    # pysqlite's own transaction handling defers BEGIN and would let two writers deadlock on the
+    # lock upgrade; take the write lock up front instead (SQLAlchemy's documented recipe).
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+        if lock_path and isinstance(dbapi_conn, _WriterLockedConnection):
+            dbapi_conn.open_writer_lock(lock_path)
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        if conn.get_execution_options().get("readonly", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        locked = isinstance(dbapi_conn, _WriterLockedConnection)
+        if locked:
+            dbapi_conn.acquire_writer_lock()
+        try:
+            raw_sql.run(conn, "BEGIN IMMEDIATE")  # every write pays for this: the driver's cursor
+        except BaseException:
+            if locked:
+                dbapi_conn.release_writer_lock()
+            raise
+
+
+def is_postgres(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One unit of work: commits on success, rolls back on any exception."""
+    with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only unit of work (on SQLite it does not take the write lock)."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(readonly=True)
+        with conn.begin():
+            yield conn
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Applies pending migrations; keeps all data (idempotent)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,1 @@
+"""Workspaces and what they configure: tokens, admins, status lists, tracks, intent settings, the catalog."""
