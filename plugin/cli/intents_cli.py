@@ -8,8 +8,10 @@ from sqlalchemy import Connection
 
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, workspace_option
 from plugin.domain.catalog import Catalog
+from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intent_model import correct_intent, list_corrections
 from plugin.workspace.intents import (
     assign_intent,
     matcher_for,
@@ -120,3 +122,50 @@ def reset(name, workspace) -> None:
         _known_intent(conn, catalog, name)
         reset_intent(conn, catalog, name)
     click.echo(f"{name} assigns its pack's statuses again")
+
+
+@intents_group.command("correct")
+@click.argument("message_id", type=int)
+@click.argument("intent", metavar="INTENT|none")
+@workspace_option
+@json_option
+def correct(message_id, intent, workspace, as_json) -> None:
+    """Corrects the intent of inbound message MESSAGE_ID (`none`: it has no intent). The correction is
+    a labelled example of the workspace: it changes no status and counts from the next training."""
+    with unit_of_work() as conn:
+        catalog = _catalog(conn, workspace)
+        correction = correct_intent(conn, catalog, message_id, intent, actor="cli", now=utcnow())
+    if as_json:
+        print_json(correction.as_dict())
+        return
+    was = ", ".join(correction.previous) or "no intent"
+    click.echo(f"message {message_id}: {intent} (was {was}); counts from the next `statushub rules train`")
+
+
+@intents_group.command("corrections")
+@workspace_option
+@json_option
+def corrections(workspace, as_json) -> None:
+    """The workspace's intent corrections, oldest first: the examples its model learns from."""
+    with read_only() as conn:
+        catalog = _catalog(conn, workspace)
+        found = list_corrections(conn, catalog.workspace_id)
+    if as_json:
+        print_json([c.as_dict() for c in found])
+        return
+    table(
+        ["ID", "MESSAGE", "INTENT", "WAS", "BY", "AT", "TEXT"],
+        [
+            [
+                c.id,
+                c.message_id if c.message_id is not None else "",
+                c.intent,
+                ", ".join(c.previous) or "none",
+                c.actor,
+                c.created_at.strftime("%Y-%m-%d %H:%M"),
+                c.text if len(c.text) <= 60 else c.text[:59] + "…",
+            ]
+            for c in found
+        ],
+        empty="no corrections yet: `statushub intents correct MESSAGE_ID INTENT` adds one",
+    )

@@ -7,7 +7,7 @@ events in any arrival order fold to the same state because they are always folde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
@@ -18,9 +18,20 @@ from plugin.domain.policy import Decision, decide
 
 
 class Classification(Protocol):
-    intents: tuple[str, ...]
-    assign: dict[str, str]
-    assigned_by: dict[str, str]
+    """What a message means: its intents, what they assign per track and which intent assigns each,
+    and which matcher decided (`rule` or `model`, None when nothing matched) with the model's
+    confidence (None for the rules)."""
+
+    @property
+    def intents(self) -> tuple[str, ...]: ...
+    @property
+    def assign(self) -> Mapping[str, str]: ...
+    @property
+    def assigned_by(self) -> Mapping[str, str]: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def confidence(self) -> float | None: ...
 
 
 Classifier = Callable[[str, str, dict[str, str]], Classification]
@@ -105,6 +116,7 @@ class Entry(NamedTuple):
     at: datetime
     note: str = ""
     message_id: int | None = None
+    confidence: float | None = None  # the model's, when it made the decision
 
 
 @dataclass
@@ -178,11 +190,12 @@ class _Folder:
                     self._move(
                         track,
                         status,
-                        f"rule:{intent}",
+                        f"{found.source or 'rule'}:{intent}",
                         "system",
                         m.at,
                         automatic=True,
                         message_id=m.message_id,
+                        confidence=found.confidence,
                     )
         else:
             s.last_outbound_at = max(s.last_outbound_at or m.at, m.at)
@@ -202,6 +215,7 @@ class _Folder:
         message_id: int | None = None,
         system: bool = False,
         as_made: bool = False,
+        confidence: float | None = None,
     ) -> None:
         statuses = self.result.state.statuses
         by_key = self.statuses.get(track)
@@ -224,7 +238,17 @@ class _Folder:
             decision = decide(by_key.get(current_key), target, automatic=automatic)
         self.result.entries.append(
             Entry(
-                track, current_key, to, source, actor, decision.applied, decision.reason, at, note, message_id
+                track,
+                current_key,
+                to,
+                source,
+                actor,
+                decision.applied,
+                decision.reason,
+                at,
+                note,
+                message_id,
+                confidence,
             )
         )
         if decision.applied:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select
@@ -33,10 +33,13 @@ def ensure_customers(
     now: datetime,
     *,
     created: set[int] | None = None,
+    since: Mapping[str, datetime] | None = None,
 ) -> dict[str, int]:
     """Customer ids for identities, creating a customer (on the first status of every track) for each
     identity not seen before. Safe under concurrent creation: the identity's unique constraint decides.
-    `created`, if given, receives the ids of the customers this call created (their state is known)."""
+    `created`, if given, receives the ids of the customers this call created (their state is known).
+    `since` gives an identity's first statuses their start: the provider time of the message that
+    created the customer (SPEC §3), so a time rule on a first status counts from then; default `now`."""
     created = created if created is not None else set()
     ws = catalog.workspace_id
     values = list({identity for identity, _ in wanted})
@@ -50,7 +53,7 @@ def ensure_customers(
         # The batch path: every new customer in three executemany statements.
         with conn.begin_nested():
             made = create_customers(
-                conn, catalog, [(names.get(i) or display_name(i), i) for i in missing], now
+                conn, catalog, [(names.get(i) or display_name(i), i) for i in missing], now, since=since
             )
         found.update(made)
         created.update(made.values())
@@ -61,7 +64,12 @@ def ensure_customers(
         try:
             with conn.begin_nested():
                 found[identity] = create_customer(
-                    conn, catalog, names.get(identity) or display_name(identity), [identity], now
+                    conn,
+                    catalog,
+                    names.get(identity) or display_name(identity),
+                    [identity],
+                    now,
+                    entered=(since or {}).get(identity),
                 )
                 created.add(found[identity])
         except IntegrityError:
@@ -73,9 +81,16 @@ def ensure_customers(
 
 
 def create_customers(
-    conn: Connection, catalog: Catalog, wanted: Sequence[tuple[str, str]], now: datetime
+    conn: Connection,
+    catalog: Catalog,
+    wanted: Sequence[tuple[str, str]],
+    now: datetime,
+    *,
+    since: Mapping[str, datetime] | None = None,
 ) -> dict[str, int]:
-    """New customers, one identity each: (name, identity) → {identity: customer id}."""
+    """New customers, one identity each: (name, identity) → {identity: customer id}; each on its first
+    statuses since `since[identity]` (default `now`)."""
+    since = since or {}
     ws = catalog.workspace_id
     rank = _first_stage_rank(catalog)
     rows = [
@@ -110,8 +125,14 @@ def create_customers(
         conn,
         _INSERT_STATUS,
         [
-            {"workspace_id": ws, "customer_id": cid, "track_id": tid, "status_id": sid, "entered_at": now}
-            for cid in ids
+            {
+                "workspace_id": ws,
+                "customer_id": cid,
+                "track_id": tid,
+                "status_id": sid,
+                "entered_at": since.get(identity, now),
+            }
+            for cid, (_, identity) in zip(ids, wanted, strict=True)
             for tid, sid in firsts
         ],
     )
@@ -119,8 +140,15 @@ def create_customers(
 
 
 def create_customer(
-    conn: Connection, catalog: Catalog, name: str, identities: Sequence[str], now: datetime
+    conn: Connection,
+    catalog: Catalog,
+    name: str,
+    identities: Sequence[str],
+    now: datetime,
+    *,
+    entered: datetime | None = None,
 ) -> int:
+    """A new customer on the first status of every track, entered at `entered` (default `now`)."""
     ws = catalog.workspace_id
     customer_id = conn.execute(
         insert(C).returning(C.c.id),
@@ -145,7 +173,7 @@ def create_customer(
                 "customer_id": customer_id,
                 "track_id": t.id,
                 "status_id": t.first.id,
-                "entered_at": now,
+                "entered_at": entered or now,
             }
             for t in catalog.tracks.values()
         ],

@@ -83,18 +83,7 @@ def reconcile(before: State, after: State, replayed: list[Entry], late: list, no
         if entry.message_id in late_ids:
             final = after.statuses[entry.track][0]
             if entry.applied and final != entry.to_status:
-                entry = Entry(
-                    entry.track,
-                    entry.from_status,
-                    entry.to_status,
-                    entry.source,
-                    entry.actor,
-                    False,
-                    "superseded: later events decided this track",
-                    entry.at,
-                    entry.note,
-                    entry.message_id,
-                )
+                entry = entry._replace(applied=False, reason="superseded: later events decided this track")
             if not entry.applied or final == entry.to_status and before.statuses[entry.track][0] == final:
                 entries.append(entry)
     for track, (key, _) in after.statuses.items():
@@ -113,6 +102,7 @@ def reconcile(before: State, after: State, replayed: list[Entry], late: list, no
                     decider.at if decider else now,
                     decider.note if decider else "",
                     decider.message_id if decider else None,
+                    decider.confidence if decider else None,
                 )
             )
     return entries

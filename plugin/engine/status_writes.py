@@ -115,6 +115,7 @@ class Writes:
                     "applied": e.applied,
                     "reason": e.reason,
                     "message_id": e.message_id,
+                    "confidence": e.confidence,
                     "at": e.at,
                     "recorded_at": now,
                 }

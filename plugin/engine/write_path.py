@@ -114,13 +114,17 @@ def _record_batch(
     missing = [(e.identity, e.name) for e in events if e.identity not in customer_of]
     if missing:
         created: set[int] = set()
-        made = ensure_customers(conn, catalog, missing, now, created=created)
+        since: dict[str, datetime] = {}  # a new customer's first statuses start at its first message
+        for e in events:
+            if e.identity not in customer_of:
+                since[e.identity] = min(since.get(e.identity, now), e.provider_at)
+        made = ensure_customers(conn, catalog, missing, now, created=created, since=since)
         customer_of.update(made)
         # A customer this call created is on every track's first status: nothing to read back. One
         # another writer created since the look-up is read (and locked) now.
-        first = new_state(catalog, now)
-        for cid in created:
-            states[cid] = first.copy()
+        for identity, cid in made.items():
+            if cid in created:
+                states[cid] = new_state(catalog, since[identity])
         states.update(load_states(conn, catalog, sorted(set(made.values()) - created), lock=True))
 
     existing = _existing_messages(conn, ws, events)
@@ -326,9 +330,12 @@ def _record_one(
     loaded = load_one(conn, catalog, e.identity)
     if loaded is None:
         created: set[int] = set()
-        cid = ensure_customers(conn, catalog, [(e.identity, e.name)], now, created=created)[e.identity]
+        since = min(now, e.provider_at)
+        cid = ensure_customers(
+            conn, catalog, [(e.identity, e.name)], now, created=created, since={e.identity: since}
+        )[e.identity]
         state = (
-            new_state(catalog, now) if cid in created else load_states(conn, catalog, [cid], lock=True)[cid]
+            new_state(catalog, since) if cid in created else load_states(conn, catalog, [cid], lock=True)[cid]
         )
     else:
         cid, state = loaded

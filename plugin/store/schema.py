@@ -11,7 +11,9 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Float,
     ForeignKeyConstraint,
+    LargeBinary,
     Index,
     Integer,
     MetaData,
@@ -272,6 +274,7 @@ class StatusChange(Base):
     applied: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(200), default="")
     message_id: Mapped[int | None] = mapped_column(Id)
+    confidence: Mapped[float | None] = mapped_column(Float)  # the model's, for `model:<intent>` changes
     at: Mapped[datetime] = mapped_column(UTC)  # when it happened (event time)
     recorded_at: Mapped[datetime] = mapped_column(UTC)
     __table_args__ = (
@@ -301,6 +304,35 @@ class IntentAssignment(Base):
     intent: Mapped[str] = mapped_column(String(64), primary_key=True)
     track: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str | None] = mapped_column(String(64))
+
+
+class IntentModel(Base):
+    """A workspace's trained intent model (SPEC §4); without a row the shipped model is used."""
+
+    __tablename__ = "intent_models"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[str] = mapped_column(String(64))
+    corrections: Mapped[int] = mapped_column(Integer)  # how many corrections it was trained with
+    trained_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class IntentCorrection(Base):
+    """An agent's correction of a message's intent: a labelled example of its workspace (SPEC §4)."""
+
+    __tablename__ = "intent_corrections"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    message_id: Mapped[int | None] = mapped_column(Id)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(64))  # an intent name, or "none"
+    previous: Mapped[list] = mapped_column(JSON)  # the intents the message had
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (Index("ix_intent_corrections_workspace_id_id", "workspace_id", "id"),)
 
 
 class WorkspacePack(Base):

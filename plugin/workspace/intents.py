@@ -11,24 +11,31 @@ from typing import NamedTuple
 from sqlalchemy import Connection, delete, insert, select
 
 import rules
+from rules.decision import combine
+from rules.matcher import Match
+from rules.model import Model
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import StatushubError
 from plugin.domain.fold import Classifier
 from plugin.domain.templates import known_statuses
-from plugin.store.schema import IntentAssignment, WorkspacePack
+from plugin.store.schema import IntentAssignment, Workspace, WorkspacePack
 from plugin.workspace.workspaces import bump_catalog
 
 
 class Classified(NamedTuple):
-    """What a message matched, what that assigns per track, and which intent assigns each track.
-    The same few results recur, so they are shared: the mappings are read-only."""
+    """What a message matched, what that assigns per track, which intent assigns each track, and which
+    matcher decided (`rule`, `model`, None) with the model's confidence. The rules' few results recur,
+    so they are shared: the mappings are read-only."""
 
     intents: tuple[str, ...] = ()
     assign: Mapping[str, str] = MappingProxyType({})
     assigned_by: Mapping[str, str] = MappingProxyType({})
+    source: str | None = None
+    confidence: float | None = None
 
 
 _NOTHING = Classified()
+STAGE = "stage"
 
 
 @functools.lru_cache(maxsize=32)
@@ -59,14 +66,19 @@ _lock = threading.Lock()
 
 
 def classifier_for(conn: Connection, catalog: Catalog) -> Classifier:
-    """The engine's classifier for this workspace; cached by catalog version, which every pack or
-    assignment change bumps, so no process ever classifies with stale rules."""
+    """The engine's classifier for this workspace: its packs, overrides and model. Cached by catalog
+    version, which every pack, assignment or model change bumps, so no process classifies stale."""
     key = (conn.engine.url, catalog.workspace_id, catalog.version)
     found = _classifiers.get(key)
     if found is not None:
         return found
+    from plugin.workspace.intent_model import load_model  # the model module builds on this one
+
+    ws = catalog.workspace_id
+    packs = workspace_packs(conn, ws)
+    model = load_model(conn, ws, packs).model if packs else None
     classify = build_classifier(
-        catalog, workspace_packs(conn, catalog.workspace_id), workspace_overrides(conn, catalog.workspace_id)
+        catalog, packs, workspace_overrides(conn, ws), model=model, threshold=workspace_threshold(conn, ws)
     )
     with _lock:
         if len(_classifiers) > 256:
@@ -75,28 +87,62 @@ def classifier_for(conn: Connection, catalog: Catalog) -> Classifier:
     return classify
 
 
-def build_classifier(catalog: Catalog, packs: tuple[str, ...], overrides: dict) -> Classifier:
+def workspace_threshold(conn: Connection, workspace_id: int) -> float | None:
+    """The workspace's own confidence threshold for the model, if it set one (setting
+    `intent_threshold`); None means the model's calibrated threshold."""
+    settings = conn.execute(select(Workspace.settings).where(Workspace.id == workspace_id)).scalar() or {}
+    value = settings.get("intent_threshold")
+    return float(value) if isinstance(value, int | float) and 0 < value <= 1 else None
+
+
+def build_classifier(
+    catalog: Catalog,
+    packs: tuple[str, ...],
+    overrides: dict,
+    *,
+    model: Model | None = None,
+    threshold: float | None = None,
+) -> Classifier:
+    """The rules first; a message they leave without a stage goes to the model (SPEC §4)."""
     matcher = matcher_for(packs) if packs else None
     template = catalog.template
+    limit = threshold if threshold is not None else (model.threshold if model is not None else 1.0)
     # What each set of matched intents assigns, and which intent assigns each track: the same few sets
-    # recur, and working them out again (and building the result) cost ~3 µs a message on the batch path.
+    # recur, and working them out again for every message would cost more than the match itself.
     decided: dict[tuple[str, ...], Classified] = {}
 
-    def classify(text: str, channel: str, current: dict[str, str]) -> Classified:
-        if matcher is None:
-            return _NOTHING
-        names = matcher.intent_names(text, channel=channel, current=current)
-        if not names:
-            return _NOTHING
+    def by_rules(names: tuple[str, ...]) -> Classified:
         found = decided.get(names)
         if found is None:
             if len(decided) >= 1024:
                 decided.clear()
             assign, assigned_by = _assignments(matcher, names, template, overrides)
             found = decided[names] = Classified(
-                names, MappingProxyType(assign), MappingProxyType(assigned_by)
+                names, MappingProxyType(assign), MappingProxyType(assigned_by), "rule" if names else None
             )
         return found
+
+    def classify(text: str, channel: str, current: dict[str, str]) -> Classified:
+        if matcher is None:
+            return _NOTHING
+        names = matcher.intent_names(text, channel=channel, current=current)
+        ruled = by_rules(names) if names else _NOTHING
+        if model is None or STAGE in ruled.assign:
+            return ruled
+        decision = combine(
+            Match(names, dict(ruled.assign)),
+            model.predict(text),
+            matcher,
+            threshold=limit,
+            template=template,
+            overrides=overrides,
+        )
+        if decision.source != "model":
+            return ruled
+        assign, assigned_by = _assignments(matcher, decision.intents, template, overrides)
+        if decision.assign != assign:  # below the threshold: a suggestion that assigns nothing new
+            assign, assigned_by = dict(ruled.assign), dict(ruled.assigned_by)
+        return Classified(decision.intents, assign, assigned_by, "model", decision.confidence)
 
     return classify
 

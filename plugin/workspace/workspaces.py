@@ -18,7 +18,7 @@ from plugin.store.schema import ApiToken, OutcomeMapping, SlackAdmin, Status, Tr
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ROLES = ("agent", "admin")
-DEFAULT_PACKS = ("sales_en",)
+DEFAULT_PACKS = ("sales_en", "sales_es", "sales_th")  # one workspace serves all three languages
 
 
 @dataclass(frozen=True)
