@@ -89,26 +89,6 @@ def test_every_assignment_names_a_status_of_its_template(template):
             assert status in known[track], (template, intent.name, status)
 
 
-def test_online_store_assignments_follow_the_funnel():
-    stage = {
-        intent.name: MATCHER.assignment(intent.name, template="online-store").get("stage")
-        for intent in MATCHER.intents
-    }
-    for name in (
-        "request_payment_info",
-        "place_order",
-        "negotiate_price",
-        "ask_shipping",
-        "ask_specs",
-        "payment_sent",
-    ):
-        assert stage[name] == "hot_lead", name
-    for name in ("not_interested", "purchased_elsewhere", "wrong_person", "opt_out"):
-        assert stage[name] == "passed", name
-    assert stage["ask_price"] == "cold_lead"
-    assert stage["greeting"] == "greeting"
-
-
 def test_auto_reply_is_sent_for_review_in_lead_response_only():
     assert MATCHER.assignment("auto_reply", template="lead-response") == {"stage": "lead_to_review"}
     assert MATCHER.assignment("auto_reply", template="online-store") == {}
