@@ -23,6 +23,7 @@ from plugin.customers.queries import history
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import Entry
+from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
 from plugin.store.schema import Message
 from plugin.workspace.catalog import load_catalog
@@ -49,6 +50,7 @@ def _entry(entry: Entry) -> dict:
         "applied": entry.applied,
         "reason": entry.reason,
         "message_id": entry.message_id,
+        "confidence": entry.confidence,
         "at": aware(entry.at).isoformat(),
     }
 
@@ -196,7 +198,7 @@ def why_command(customer, workspace, as_json) -> None:
         if e is None:
             cause = "where every new customer starts"
         else:
-            cause = f"{e['source']} by {e['actor']} at {when(e['at'])}"
+            cause = f"{describe_source(e['source'], e.get('confidence'))} by {e['actor']} at {when(e['at'])}"
             if e["message_id"]:
                 cause += f" (message {e['message_id']})"
             if e["note"]:
@@ -204,7 +206,8 @@ def why_command(customer, workspace, as_json) -> None:
         click.echo(f"  {track}: {shown.get(track, why['status'])} — {cause}")
         for b in why["blocked_since"]:
             click.echo(
-                f"      blocked {badge(catalog, track, b['to'])} ({b['source']}, {when(b['at'])}): "
+                f"      blocked {badge(catalog, track, b['to'])} "
+                f"({describe_source(b['source'], b.get('confidence'))}, {when(b['at'])}): "
                 f"{b['reason']}"
             )
 

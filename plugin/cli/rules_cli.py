@@ -251,7 +251,9 @@ def train_command(workspace: str | None, as_json: bool) -> None:
     )
 
 
-def workspace_setup(workspace: str, *, rules_only: bool = False) -> tuple[RuleSetup, Model | None, float | None]:
+def workspace_setup(
+    workspace: str, *, rules_only: bool = False
+) -> tuple[RuleSetup, Model | None, float | None]:
     """A workspace's packs, template and overrides, its model and its own threshold (if it set one)."""
     with read_only() as conn:
         found = get_workspace(conn, workspace)

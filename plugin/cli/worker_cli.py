@@ -37,7 +37,10 @@ def worker_command(once: bool, poll: float) -> None:
     from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
 
     senders.setdefault(webhooks.KIND, webhooks.send_webhook)
-    tasks += [t for t in (time_rules.evaluate_time_rules, nudges.scan_nudges) if t not in tasks]
+    from plugin.workspace.intent_model import retrain_due  # a model learns its corrections (SPEC §4)
+
+    automation = (time_rules.evaluate_time_rules, nudges.scan_nudges, retrain_due)
+    tasks += [t for t in automation if t not in tasks]
 
     if not once:
         click.echo("worker running; SIGTERM stops it after the item in hand", err=True)

@@ -322,6 +322,7 @@ def entry_dict(r) -> dict:
         "applied": bool(r.applied),
         "reason": r.reason,
         "message_id": r.message_id,
+        "confidence": r.confidence,
         "at": _iso(r.at),
         "recorded_at": _iso(r.recorded_at),
     }

@@ -16,14 +16,14 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from rules.model import Model, ModelFormatError
-from rules.training import train_model
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import NotFound, StatushubError
 from plugin.store.db import reading, transaction
 from plugin.store.schema import IntentCorrection, IntentModel, Message, Workspace
 from plugin.workspace.intents import matcher_for, workspace_packs
 from plugin.workspace.workspaces import bump_catalog
+from rules.model import Model, ModelFormatError
+from rules.training import train_model
 
 log = logging.getLogger("statushub.intent_model")
 
@@ -115,7 +115,9 @@ def correct_intent(
         )
     choices = intent_choices(conn, ws)
     if intent not in choices:
-        raise StatushubError(f"no intent {intent!r} in this workspace's packs", choices=choices, field="intent")
+        raise StatushubError(
+            f"no intent {intent!r} in this workspace's packs", choices=choices, field="intent"
+        )
     previous = list(message.intents or [])
     new_id = conn.execute(
         insert(IntentCorrection).returning(IntentCorrection.id),

@@ -11,15 +11,15 @@ from typing import NamedTuple
 from sqlalchemy import Connection, delete, insert, select
 
 import rules
-from rules.decision import combine
-from rules.matcher import Match
-from rules.model import Model
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import StatushubError
 from plugin.domain.fold import Classifier
 from plugin.domain.templates import known_statuses
 from plugin.store.schema import IntentAssignment, Workspace, WorkspacePack
 from plugin.workspace.workspaces import bump_catalog
+from rules.decision import combine
+from rules.matcher import Match
+from rules.model import Model
 
 
 class Classified(NamedTuple):

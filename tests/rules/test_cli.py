@@ -29,17 +29,36 @@ def lines_of(output: str) -> list[dict]:
 
 
 def test_classify_writes_one_json_object_per_line(run):
-    result = run("classify", input="hello\nhow do I pay?\nok\n")
+    result = run("classify", "--rules-only", input="hello\nhow do I pay?\nok\n")
     assert result.exit_code == 0
     assert lines_of(result.stdout) == [
-        {"text": "hello", "intents": ["greeting"], "assign": {"stage": "greeting"}},
+        {
+            "text": "hello",
+            "intents": ["greeting"],
+            "assign": {"stage": "greeting"},
+            "source": "rule",
+            "confidence": None,
+        },
         {
             "text": "how do I pay?",
             "intents": ["request_payment_info", "has_question"],
             "assign": {"stage": "hot_lead"},
+            "source": "rule",
+            "confidence": None,
         },
-        {"text": "ok", "intents": [], "assign": {}},
+        {"text": "ok", "intents": [], "assign": {}, "source": None, "confidence": None},
     ]
+
+
+def test_classify_names_the_model_when_the_rules_find_no_stage(run):
+    # Written for this test, in no pack and no corpus: the rules find nothing, the model reads it.
+    result = run("classify", input="hello\ntransferí los 300 pesos hace rato, checa porfa\n")
+    assert result.exit_code == 0, result.stderr
+    greeting, paid = lines_of(result.stdout)
+    assert greeting["source"] == "rule" and greeting["confidence"] is None
+    assert paid["source"] == "model"
+    assert paid["intents"][0] == "payment_sent"
+    assert 0.0 < paid["confidence"] <= 1.0
 
 
 def test_classify_uses_the_template_and_several_packs(run):
@@ -52,6 +71,8 @@ def test_classify_uses_the_template_and_several_packs(run):
         "text": "ขอเลขบัญชีหน่อยครับ",
         "intents": ["request_payment_info"],
         "assign": {"stage": "negotiation"},
+        "source": "rule",
+        "confidence": None,
     }
     assert "ขอเลขบัญชี" in result.stdout  # not \\u escapes
 
@@ -63,10 +84,9 @@ def test_classify_passes_the_channel_to_conditions(run, tmp_path):
         "    conditions: {channel: [sms]}\n    patterns: [text me]\n",
         encoding="utf-8",
     )
-    assert lines_of(run("classify", "--pack", str(pack), "--channel", "sms", input="text me\n").stdout)[0][
-        "intents"
-    ] == ["text_me"]
-    assert lines_of(run("classify", "--pack", str(pack), input="text me\n").stdout)[0]["intents"] == []
+    args = ("classify", "--rules-only", "--pack", str(pack))
+    assert lines_of(run(*args, "--channel", "sms", input="text me\n").stdout)[0]["intents"] == ["text_me"]
+    assert lines_of(run(*args, input="text me\n").stdout)[0]["intents"] == []
 
 
 def test_classify_keeps_blank_lines_so_output_lines_up_with_input(run):
@@ -83,23 +103,35 @@ def test_classify_with_an_unknown_pack_exits_2_with_one_line(run):
 
 
 def test_test_prints_scores_macro_f1_and_confusion(run):
-    result = run("test", str(SHIPPED_CSV))
+    result = run("test", str(SHIPPED_CSV), "--rules-only")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["intent", "precision", "recall", "f1", "support"]
+    assert ["intent", "precision", "recall", "f1", "support"] in [line.split() for line in lines]
     assert any(line.startswith("ask_price ") for line in lines)
     assert any(line.startswith("macro-F1 ") for line in lines)
     assert "confusion (rows: expected, columns: predicted)" in result.stdout
 
 
 def test_test_json_is_one_document(run):
-    result = run("test", str(SHIPPED_CSV), "--json")
+    result = run("test", str(SHIPPED_CSV), "--json", "--pack", "sales_en")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["macro_f1"] >= 0.85
     assert set(document["intents"]["ask_price"]) == {"precision", "recall", "f1", "support"}
     assert document["confusion"]["none"]["none"] > 0
     assert document["packs"] == ["sales_en"]
+    assert document["decided_by"] == "rules+model"
+    assert set(document["comparison"]) >= {"rules", "rules+model"}
+
+
+def test_test_without_a_file_scores_the_corpus_test_part_per_language(run):
+    result = run("test", "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    both = document["comparison"]["rules+model"]
+    assert {"all", "en", "es", "th"} <= set(both)
+    assert document["comparison"]["label"] == "corpus test part"
+    assert both["all"]["macro_f1"] >= document["comparison"]["rules"]["all"]["macro_f1"]
 
 
 def test_test_exits_1_when_an_intent_is_below_min_f1(run, tmp_path):

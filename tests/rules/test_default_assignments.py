@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.catalog import TEMPLATES, known_statuses
+from plugin.domain.templates import TEMPLATES, known_statuses
 from rules import compile_packs, load_packs
 
 MATCHER = compile_packs(

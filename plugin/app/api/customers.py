@@ -230,6 +230,7 @@ def _change(call: Call, customer_id: int, entries, activity_id: int | None = Non
                 "applied": e.applied,
                 "reason": e.reason,
                 "message_id": e.message_id,
+                "confidence": e.confidence,
                 "at": e.at.isoformat(),
             }
             for e in entries

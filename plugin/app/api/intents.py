@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
+from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
+from plugin.workspace.intent_model import correct_intent
 from plugin.workspace.intents import (
     assign_intent,
     matcher_for,
@@ -80,3 +82,21 @@ def unassign(call: Call, name: str):
     _one(call, name)
     reset_intent(call.conn, call.catalog, name)
     return _one(call, name)
+
+
+@route(
+    "/messages/<int:message_id>/intent",
+    "POST",
+    summary="Correct an inbound message's intent: a labelled example for the next training",
+    status=201,
+    body=s.IntentCorrect,
+    response=s.IntentCorrection,
+    write=True,
+    tags=TAGS,
+)
+def correct(call: Call, message_id: int):
+    # Agents may correct; the correction changes no status and counts from the next training (SPEC §4).
+    found = correct_intent(
+        call.conn, call.catalog, message_id, call.body["intent"], actor=call.actor, now=utcnow()
+    )
+    return found.as_dict()

@@ -104,6 +104,9 @@ class Entry(Schema):
     applied = fields.Boolean(required=True)
     reason = fields.String(required=True)
     message_id = fields.Integer(allow_none=True, required=True)
+    confidence = fields.Float(
+        allow_none=True, metadata={"description": "the model's confidence, for `model:<intent>` sources"}
+    )
     at = fields.String(allow_none=True, required=True)
     recorded_at = fields.String(allow_none=True)
 
@@ -269,6 +272,24 @@ class Intent(Schema):
 class IntentList(Schema):
     packs = fields.List(fields.String(), required=True)
     items = fields.List(fields.Nested(Intent), required=True)
+
+
+class IntentCorrect(Schema):
+    intent = Text(
+        required=True,
+        length=(1, 64),
+        metadata={"description": "an intent of the workspace's packs, or `none`: the message has no intent"},
+    )
+
+
+class IntentCorrection(Schema):
+    id = fields.Integer(required=True)
+    message_id = fields.Integer(required=True, allow_none=True)
+    text = fields.String(required=True)
+    intent = fields.String(required=True)
+    previous = fields.List(fields.String(), required=True, metadata={"description": "the intents it had"})
+    actor = fields.String(required=True)
+    at = fields.String(required=True)
 
 
 class IntentAssign(Schema):

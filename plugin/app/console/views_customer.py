@@ -11,10 +11,12 @@ from plugin.customers.activities import INTERACTIONS, log_activity, resolve_inte
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import UnknownCustomer
+from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
 from plugin.workspace.catalog import load_catalog
+from plugin.workspace.intent_model import correct_intent, intent_choices
 from plugin.workspace.intents import classifier_for
 
 C, CS = Customer.__table__, CustomerStatus.__table__
@@ -73,6 +75,7 @@ def conversation(conn: Connection, workspace_id: int, customer_id: int) -> list:
             Message.provider_at,
             Message.delivery_status,
             Message.id,
+            Message.intents,
         )
         .where(Message.workspace_id == workspace_id, Message.customer_id == customer_id)
         .order_by(Message.provider_at.desc(), Message.id.desc())
@@ -125,6 +128,7 @@ def customer(customer_id: int):
         warnings = linked_warnings(conn, catalog, customer_id)
         messages = conversation(conn, me.workspace_id, customer_id)
         entries = history(conn, me.workspace_id, customer_id)
+        intent_names = intent_choices(conn, me.workspace_id)
     settable = [s for t in catalog.tracks.values() if t.manual for s in t.active]
     return render_template(
         "customer.html",
@@ -139,7 +143,22 @@ def customer(customer_id: int):
         settable=settable,
         outcomes=catalog.tracks["outcome"].active if "outcome" in catalog.tracks else (),
         interactions=[i for i in INTERACTIONS if i != "chat"] + ["chat"],
+        intent_names=intent_names,
+        describe_source=describe_source,
     )
+
+
+@bp.post("/customers/<int:customer_id>/messages/<int:message_id>/intent")
+def correct_message_intent(customer_id: int, message_id: int):
+    """The "wrong intent?" control: stores the agent's correction; no status changes (SPEC §4)."""
+    me = visitor()
+    with transaction(engine()) as conn:
+        catalog = load_catalog(conn, me.workspace_id)
+        customer_row(conn, me.workspace_id, customer_id)
+        correct_intent(
+            conn, catalog, message_id, request.form.get("intent", ""), actor=me.actor, now=utcnow()
+        )
+    return redirect(url_for("console.customer", customer_id=customer_id) + f"#message-{message_id}")
 
 
 @bp.post("/customers/<int:customer_id>/status")

@@ -39,7 +39,15 @@ def try_message(conn, catalog: Catalog, region: str, text: str, ref: str) -> dic
         held = current.get(track)
         decision = decide(held.ref if held else None, target.ref if target else None, automatic=True)
         decisions.append((track, held, target, key, decision, found.assigned_by.get(track, "")))
-    return {"customer_id": customer_id, "intents": found.intents, "decisions": decisions, "text": text}
+    return {
+        "customer_id": customer_id,
+        "intents": found.intents,
+        "decisions": decisions,
+        "text": text,
+        "source": found.source,
+        "confidence": found.confidence,
+        "suggestion": found.source == "model" and not found.assign,
+    }
 
 
 @bp.route("/intents", methods=["GET"])
