@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-_KINDS = {
-    "manual": "set by hand",
-    "reply": "who sent the last message",
-    "activity": "a logged outcome",
-    "import": "an import",
-    "replay": "re-evaluated after a late event",
-}
-
 
 def describe_source(source: str, confidence: float | None = None) -> str:
     """`rule:ask_price` → "rule: ask_price"; `model:ask_shipping` with 0.93 → "model: ask_shipping
-    (confidence 0.93)"; `time:greeting_unanswered` → "time rule greeting_unanswered"."""
+    (confidence 0.93)"; `time:greeting_unanswered` → "time rule greeting_unanswered"; the others (manual, reply, activity, import) as they are."""
     kind, _, name = source.partition(":")
     if kind == "rule" and name:
         return f"rule: {name}"
@@ -22,4 +14,4 @@ def describe_source(source: str, confidence: float | None = None) -> str:
         return f"model: {name}{shown}"
     if kind == "time" and name:
         return f"time rule {name}"
-    return _KINDS.get(source, source)
+    return source  # manual, reply, activity, import: the word is its own explanation

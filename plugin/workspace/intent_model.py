@@ -17,6 +17,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from plugin.domain.catalog import Catalog
+from plugin.domain.clock import aware
 from plugin.domain.errors import NotFound, StatushubError
 from plugin.store.db import reading, transaction
 from plugin.store.schema import IntentCorrection, IntentModel, Message, Workspace
@@ -136,14 +137,11 @@ def correct_intent(
 
 
 def list_corrections(conn: Connection, workspace_id: int) -> list[Correction]:
-    rows = conn.execute(
-        select(IntentCorrection)
-        .where(IntentCorrection.workspace_id == workspace_id)
-        .order_by(IntentCorrection.id)
-    )
+    t = IntentCorrection.__table__
+    rows = conn.execute(select(t).where(t.c.workspace_id == workspace_id).order_by(t.c.id))
     return [
-        Correction(r.id, r.message_id, r.text, r.intent, list(r.previous or []), r.actor, r.created_at)
-        for r in rows.scalars()
+        Correction(r.id, r.message_id, r.text, r.intent, list(r.previous or []), r.actor, aware(r.created_at))
+        for r in rows
     ]
 
 

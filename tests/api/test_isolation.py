@@ -12,13 +12,25 @@ from plugin.store.schema import (
     CustomerLink,
     CustomerStatus,
     Identity,
+    IntentCorrection,
     Status,
     StatusChange,
     TimeRule,
     Track,
 )
 
-TABLES = (Customer, CustomerStatus, Identity, CustomerLink, StatusChange, Status, Track, ApiToken, TimeRule)
+TABLES = (
+    Customer,
+    CustomerStatus,
+    Identity,
+    CustomerLink,
+    StatusChange,
+    Status,
+    Track,
+    ApiToken,
+    TimeRule,
+    IntentCorrection,
+)
 
 
 def valid_body(schema, other_customer: int) -> dict:
@@ -39,6 +51,7 @@ def valid_body(schema, other_customer: int) -> dict:
         "StatusFields": {"label": "Stolen"},
         "Order": {"keys": ["passed", "greeting", "cold_lead", "hot_lead", "closed_won"]},
         "IntentAssign": {"status": "stage:cold_lead"},
+        "IntentCorrect": {"intent": "greeting"},
         "TokenCreate": {"role": "agent"},
         "AdminCreate": {"user_id": "U0X1"},
         "Settings": {"alert_channel": "C0STOLEN"},
