@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 import rules
+from plugin.domain import durations
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.errors import Conflict, NotFound, StatushubError
@@ -31,9 +32,6 @@ RULES = TimeRule.__table__
 DECISIONS = TimeRuleDecision.__table__
 CS = CustomerStatus.__table__
 BATCH = 500  # customers decided per call: the worker comes back for the rest
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
-_UNIT = {"m": 1, "h": 60, "d": 1440}
-MAX_MINUTES = 3650 * 1440  # SPEC §12: durations run from 1 m to 3,650 d
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -58,27 +56,17 @@ class Rule:
             "id": self.id,
             "name": self.name,
             "when": dict(self.when),
-            "after": _duration(self.after_minutes),
+            "after": durations.format_duration(self.after_minutes),
             "to": f"{self.to[0]}:{self.to[1]}",
         }
 
 
 def parse_duration(text: str) -> int:
-    """`15m`, `48h`, `30d` (n ≥ 1) → minutes."""
-    match = _DURATION.match(text or "")
-    minutes = int(match.group(1)) * _UNIT[match.group(2)] if match and len(match.group(1)) < 12 else 0
-    if not 1 <= minutes <= MAX_MINUTES:
-        raise InvalidRule(
-            f"duration {text!r} must be <n>m, <n>h or <n>d with n ≥ 1, from 1m to 3650d", field="after"
-        )
-    return minutes
-
-
-def _duration(minutes: int) -> str:
-    for unit, size in (("d", 1440), ("h", 60)):
-        if minutes % size == 0:
-            return f"{minutes // size}{unit}"
-    return f"{minutes}m"
+    """`15m`, `48h`, `30d` (from 1m to 3650d) → minutes."""
+    try:
+        return durations.parse_duration(text, field="after")
+    except durations.InvalidDuration as error:
+        raise InvalidRule(error.message, field="after") from None
 
 
 def _pair(catalog: Catalog, text: str, what: str) -> tuple[str, str]:

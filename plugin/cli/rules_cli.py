@@ -6,12 +6,16 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import click
 
 import rules
-from plugin.cli.output import json_option, print_json, read_only, session, workspace_option
+from plugin.cli.customer_view import badge
+from plugin.cli.output import json_option, print_json, read_only, session, table, workspace_option
+from plugin.customers.simulate import simulate
 from plugin.domain.clock import utcnow
+from plugin.domain.durations import parse_duration
 from plugin.domain.templates import DEFAULT_TEMPLATE, TEMPLATES, known_statuses
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intent_model import load_model, shipped_model, train_workspace
@@ -249,6 +253,53 @@ def train_command(workspace: str | None, as_json: bool) -> None:
         f"trained model version {trained.version} with {trained.corrections} correction(s); "
         f"confidence threshold {trained.threshold:.3f}"
     )
+
+
+@rules_group.command("simulate")
+@workspace_option
+@click.option(
+    "--pack",
+    "packs",
+    multiple=True,
+    metavar="FILE",
+    help="A proposed rule pack (name or path); repeat, in order. Replaces the workspace's packs for the "
+    "simulation only. Default: the workspace's own packs.",
+)
+@click.option(
+    "--since", default="30d", show_default=True, metavar="DURATION", help="The period: 15m, 48h, 30d."
+)
+@json_option
+def simulate_command(workspace: str | None, packs: tuple[str, ...], since: str, as_json: bool) -> None:
+    """What would change: replays the workspace's inbound messages of the period through the proposed
+    packs (and the current model), in time order under the automation policy, and prints the customers
+    who would end on another stage and the assignments per intent, before and after. Changes nothing."""
+    minutes = parse_duration(since, field="since")
+    now = utcnow()
+    with read_only() as conn:
+        catalog = load_catalog(conn, get_workspace(conn, workspace).id)
+        if packs:
+            load_matcher(packs)  # a broken pack is refused before anything runs
+        found = simulate(conn, catalog, now - timedelta(minutes=minutes), packs=packs or None)
+    if as_json:
+        print_json(found.as_dict())
+        return
+    click.echo(
+        f"{found.messages} inbound message(s) of {found.customers_seen} customer(s) since "
+        f"{found.since:%Y-%m-%d %H:%M} UTC, replayed through {', '.join(packs) or 'the current packs'}"
+    )
+    click.echo(f"{len(found.moved)} customer(s) would end on another stage")
+    for m in found.moved:
+        shown = f" (message {m.message_id})" if m.message_id else ""
+        click.echo(
+            f"  #{m.id} {m.name}: {badge(catalog, 'stage', m.from_)} → {badge(catalog, 'stage', m.to)}{shown}"
+        )
+    rows = found.as_dict()["intents"]
+    if rows:
+        click.echo("")
+        table(
+            ["INTENT", "BEFORE", "AFTER"],
+            [[intent, n["before"], n["after"]] for intent, n in rows.items()],
+        )
 
 
 def workspace_setup(

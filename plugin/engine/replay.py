@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
@@ -17,8 +18,18 @@ M, SC, CMD = Message.__table__, StatusChange.__table__, StatusCommand.__table__
 
 def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
     """Every message and command of one customer, for a replay."""
+    return load_histories(conn, workspace_id, [customer_id]).get(customer_id, [])
+
+
+def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[int]) -> dict[int, list]:
+    """Every message and command of each customer (unordered: the fold sorts), in two statements."""
+    histories: dict[int, list] = {cid: [] for cid in customer_ids}
+    if not customer_ids:
+        return histories
+    ids = list(customer_ids)
     messages = conn.execute(
         select(
+            M.c.customer_id,
             M.c.id,
             M.c.provider_at,
             M.c.channel,
@@ -27,29 +38,28 @@ def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
             M.c.sender,
             M.c.text,
             M.c.opt,
-        ).where(M.c.workspace_id == workspace_id, M.c.customer_id == customer_id)
+        ).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
     )
-    events: list = [
-        MessageIn(
-            aware(r.provider_at),
-            f"{r.channel}:{r.provider_id}",
-            r.id,
-            r.channel,
-            r.direction,
-            r.sender,
-            r.text,
-            # The stored flag (the provider's or the keyword's); rows stored before it existed: the body.
-            r.opt or (opt_change(r.text) if r.direction == "inbound" else None),
+    for r in messages:
+        histories[r.customer_id].append(
+            MessageIn(
+                aware(r.provider_at),
+                f"{r.channel}:{r.provider_id}",
+                r.id,
+                r.channel,
+                r.direction,
+                r.sender,
+                r.text,
+                # The stored flag (the provider's or the keyword's); rows stored before it existed: the body.
+                r.opt or (opt_change(r.text) if r.direction == "inbound" else None),
+            )
         )
-        for r in messages
-    ]
-    commands = conn.execute(
-        select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id == customer_id)
-    )
-    events += [
-        CommandIn(aware(r.at), r.id, r.kind, r.track, r.status, r.source, r.actor, r.note) for r in commands
-    ]
-    return events
+    commands = conn.execute(select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id.in_(ids)))
+    for r in commands:
+        histories[r.customer_id].append(
+            CommandIn(aware(r.at), r.id, r.kind, r.track, r.status, r.source, r.actor, r.note)
+        )
+    return histories
 
 
 def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current: State) -> State:

@@ -132,7 +132,7 @@ def correct_intent(
             "created_at": now,
         },
     ).scalar_one()
-    log.info("intent corrected", extra={"workspace": ws, "message": message_id, "intent": intent})
+    log.info("intent corrected", extra={"workspace": ws, "message_id": message_id, "intent": intent})
     return Correction(new_id, message_id, message.text, intent, previous, actor, now)
 
 

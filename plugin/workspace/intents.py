@@ -106,6 +106,7 @@ def build_classifier(
     """The rules first; a message they leave without a stage goes to the model (SPEC §4)."""
     matcher = matcher_for(packs) if packs else None
     template = catalog.template
+    known = frozenset(intent.name for intent in matcher.intents) if matcher else frozenset()
     limit = threshold if threshold is not None else (model.threshold if model is not None else 1.0)
     # What each set of matched intents assigns, and which intent assigns each track: the same few sets
     # recur, and working them out again for every message would cost more than the match itself.
@@ -129,9 +130,12 @@ def build_classifier(
         ruled = by_rules(names) if names else _NOTHING
         if model is None or STAGE in ruled.assign:
             return ruled
+        prediction = model.predict(text)
+        if prediction.intent not in known:
+            return ruled  # `none`, or not an intent of these packs (a simulation's proposed packs)
         decision = combine(
             Match(names, dict(ruled.assign)),
-            model.predict(text),
+            prediction,
             matcher,
             threshold=limit,
             template=template,

@@ -15,10 +15,11 @@ def cli(db_url):
     """`cli("set", "Ada", "hot")` runs `statushub set Ada hot` and asserts it succeeded."""
     runner = CliRunner()
 
-    def run(*args: str, ok: bool = True, env: dict | None = None) -> Result:
+    def run(*args: str, ok: bool = True, env: dict | None = None, input: str | None = None) -> Result:
         result = runner.invoke(
             main,
             list(args),
+            input=input,
             env={"STATUSHUB_DATABASE_URL": db_url, "STATUSHUB_WORKSPACE": None, **(env or {})},
             catch_exceptions=False,
         )

@@ -207,3 +207,25 @@ def test_every_template_ships_default_rules_that_name_its_own_statuses():
             track, status = rule["to"].split(":", 1)
             assert status in known[track], (template, rule["name"])
             assert all(key in known[t] for t, key in rule["when"].items()), (template, rule["name"])
+
+
+def test_a_customer_created_by_an_old_message_entered_greeting_at_its_provider_time(engine, workspace):
+    """SPEC §3: the first statuses date from the message that created the customer, so a greeting
+    answered by nobody for 73 h (delivered late, or imported) turns cold at the next run."""
+    with transaction(engine) as conn:
+        [recorded] = receive(
+            conn, workspace, [message(workspace, "outbound", T0, 1)], now=T0 + timedelta(hours=73)
+        )
+    assert evaluate_time_rules(engine, T0 + timedelta(hours=73, minutes=1)) == 1
+    assert stage_of(engine, workspace, recorded.customer_id) == "cold_lead"
+
+
+def test_the_batch_path_dates_new_customers_from_their_first_message_too(engine, workspace):
+    late = [
+        message(workspace, "outbound", T0 + timedelta(minutes=n), n, phone=f"+1555123{n:04d}")
+        for n in range(3)
+    ]
+    with transaction(engine) as conn:
+        recorded = receive(conn, workspace, late, now=T0 + timedelta(hours=73))
+    assert evaluate_time_rules(engine, T0 + timedelta(hours=73)) == 3
+    assert {stage_of(engine, workspace, r.customer_id) for r in recorded} == {"cold_lead"}

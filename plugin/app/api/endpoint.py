@@ -61,7 +61,7 @@ class Call:
 
 def _load(schema: type[Schema], data, where: str) -> dict:
     """Parses with marshmallow; a mistake becomes a domain error naming the field (one translation)."""
-    if data is None:
+    if data is None or (where == "body" and not isinstance(data, dict)):
         raise StatushubError("the body must be a JSON object", field="body")
     try:
         return schema().load(data)
