@@ -48,7 +48,10 @@ class Comparison:
         return {
             "label": self.label,
             "template": self.template,
-            **{side.name: {key: report.as_dict() for key, report in side.reports.items()} for side in self.sides},
+            **{
+                side.name: {key: report.as_dict() for key, report in side.reports.items()}
+                for side in self.sides
+            },
         }
 
 
@@ -98,9 +101,7 @@ def compare_on_corpus(
     """`compare` on a part of the shipped corpus (default: test), keeping rows of intents the packs know."""
     known = {intent.name for intent in matcher.intents} | {NONE}
     rows = [row for row in load_corpus(part, languages=languages) if row.intent in known]
-    return compare(
-        rows, matcher, model, template=template, overrides=overrides, label=f"corpus {part} part"
-    )
+    return compare(rows, matcher, model, template=template, overrides=overrides, label=f"corpus {part} part")
 
 
 def format_comparison(comparison: Comparison, *, details: bool = True) -> str:

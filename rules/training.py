@@ -187,7 +187,9 @@ def choose_threshold(
     """
 
     def assigns_stage(intent: str) -> bool:
-        return intent != NONE and "stage" in matcher.assignment(intent, template=template, overrides=overrides)
+        return intent != NONE and "stage" in matcher.assignment(
+            intent, template=template, overrides=overrides
+        )
 
     texts = [row.text for row in rows]
     predictions = model.predict_many(texts)

@@ -64,7 +64,10 @@ def test_csv_rows_carry_their_line_numbers():
 
 def test_csv_may_name_each_row_language():
     rows = parse_labelled_csv("intent,language,text\ngreeting,es,hola\nnone,,ok\n")
-    assert [(row.text, row.intent, row.language) for row in rows] == [("hola", "greeting", "es"), ("ok", "none", "")]
+    assert [(row.text, row.intent, row.language) for row in rows] == [
+        ("hola", "greeting", "es"),
+        ("ok", "none", ""),
+    ]
 
 
 def test_csv_with_a_byte_order_mark_and_extra_columns_is_read(tmp_path):
