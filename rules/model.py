@@ -76,6 +76,7 @@ class Model:
         # Scoring sums rows of idf-scaled weights, one row per n-gram, and divides by the block's norm.
         self._weights = np.ascontiguousarray(self.coef.T * features.idf[:, None])
         self._idf_squared = features.idf**2
+        self._coef_columns = np.ascontiguousarray(self.coef.T)
         self._class_index = {name: i for i, name in enumerate(self.classes)}
 
     def with_threshold(self, threshold: float) -> Model:
@@ -105,15 +106,19 @@ class Model:
         """Class probabilities, one row per text, columns in `classes` order."""
         if not texts:
             return np.zeros((0, len(self.classes)))
-        logits = self.features.matrix(texts) @ self.coef.T + self.intercept
+        logits = self.features.matrix(texts, ordered=False) @ self._coef_columns + self.intercept
         return _softmax(logits)
 
     def _probabilities_of(self, text: str) -> np.ndarray:
         logits = self.intercept.copy()
-        weights, squared = self._weights, self._idf_squared
-        for block in self.features.columns(text, ordered=False):
-            if block:
-                logits += weights[block].sum(axis=0) / math.sqrt(squared[block].sum())
+        columns = np.array(self.features.columns(text), dtype=np.intp)
+        if columns.size:
+            chars = columns < self.features.char_count
+            squared = self._idf_squared[columns]
+            char_norm = math.sqrt(squared[chars].sum()) or 1.0
+            word_norm = math.sqrt(squared[~chars].sum()) or 1.0
+            scale = np.where(chars, 1 / char_norm, 1 / word_norm)
+            logits += scale @ self._weights[columns]
         return _softmax(logits)
 
     def confidence_of(self, text: str, intent: str) -> float:
