@@ -1,11 +1,11 @@
 """What the intent model sees of a message: character n-grams and word n-grams of its normalized text.
 
-Character 2- to 4-grams of the whole text, spaces included, need no word segmentation, so Thai works
-as well as English; they tolerate typos ("shiping", "hw much") and see across a space ("t int" of
-"not interested"). Word uni- and bigrams add whole words and their order. Digits all read as "0":
-"can you do 40" and "can you do 35" are the same offer. (Cross-validated on the corpus's train part,
-n-grams inside words only, as scikit-learn's `char_wb`, or from 1 character scored the same; these
-are fewer per message, so scoring is faster.)
+Character 2- and 3-grams of the whole text, spaces included, need no word segmentation, so Thai works
+as well as English; they tolerate typos ("shiping", "hw much") and see across a space ("t i" of "not
+interested"). Word uni- and bigrams add whole words and their order. Digits all read as "0": "can you
+do 40" and "can you do 35" are the same offer. Cross-validated on the corpus's train part, n-grams
+inside words only (scikit-learn's `char_wb`), from 1 character, or up to 4 scored the same within
+noise; 2- and 3-grams make the fewest per message and the smallest vocabulary, so scoring is fastest.
 
 A `FeatureSpace` holds the vocabulary and the inverse document frequencies learnt from the training
 texts. Each block (characters, words) is weighted tf-idf with binary tf and scaled to unit length on
@@ -36,7 +36,7 @@ class FeatureConfig:
     """Which n-grams a message yields, and how rare an n-gram may be and still be kept."""
 
     char_min: int = 2
-    char_max: int = 4
+    char_max: int = 3
     word_min: int = 1
     word_max: int = 2
     # An n-gram seen in fewer training texts than this is dropped: it cannot generalize and it makes
