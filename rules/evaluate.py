@@ -18,11 +18,13 @@ class _Matches(Protocol):
 
 
 class Labelled(NamedTuple):
-    """One labelled message; `line` is where it starts in its file (1-based, the header is line 1)."""
+    """One labelled message; `line` is where it starts in its file (1-based, the header is line 1);
+    `language` is the file's optional `language` column, "" without one."""
 
     text: str
     intent: str
     line: int = 0
+    language: str = ""
 
 
 class EvalDataError(ValueError):
@@ -40,23 +42,29 @@ class IntentScore:
 
 @dataclass(frozen=True)
 class Report:
-    """Scores per intent (`none` excluded), their macro-F1, and expected → predicted counts."""
+    """Scores per intent (`none` excluded), their macro-F1, expected → predicted counts, and the stage
+    accuracy when stages were given."""
 
     scores: tuple[IntentScore, ...]
     macro_f1: float
     accuracy: float
     total: int
     confusion: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Share of messages whose predicted stage (none: no change) is the labelled intent's; None when
+    # the report was made without stages.
+    stage_accuracy: float | None = None
 
     def below(self, min_f1: float) -> tuple[IntentScore, ...]:
         """The intents whose F1 is under `min_f1`."""
         return tuple(score for score in self.scores if score.f1 < min_f1)
 
     def as_dict(self) -> dict[str, Any]:
+        stages = {} if self.stage_accuracy is None else {"stage_accuracy": round(self.stage_accuracy, 4)}
         return {
             "total": self.total,
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
+            **stages,
             "intents": {
                 score.intent: {
                     "precision": round(score.precision, 4),
@@ -78,14 +86,23 @@ def primary_intent(intents: tuple[str, ...]) -> str:
 def evaluate(rows: Iterable[Sequence[Any]], matcher: _Matches, **context: Any) -> Report:
     """Score `matcher` on `(text, expected intent or "none", ...)` rows; `context` goes to `matcher.match`."""
     pairs = [(row[1], primary_intent(matcher.match(row[0], **context).intents)) for row in rows]
+    return score(pairs, [intent.name for intent in getattr(matcher, "intents", ())])
+
+
+def score(
+    pairs: Sequence[tuple[str, str]],
+    listed: Sequence[str] = (),
+    stages: Sequence[tuple[str | None, str | None]] | None = None,
+) -> Report:
+    """The report on `(expected, predicted)` intent pairs; `listed` orders the intents (the matcher's
+    order), `stages` are `(expected, predicted)` stages of the same messages, for the stage accuracy."""
     confusion: dict[str, Counter[str]] = {}
     for expected, predicted in pairs:
         confusion.setdefault(expected, Counter())[predicted] += 1
     expected_counts = Counter(expected for expected, _ in pairs)
     predicted_counts = Counter(predicted for _, predicted in pairs)
     correct = Counter(expected for expected, predicted in pairs if expected == predicted)
-    listed = [intent.name for intent in getattr(matcher, "intents", ())]
-    order = _ordered(listed, expected_counts, predicted_counts)
+    order = _ordered(list(listed), expected_counts, predicted_counts)
     labels = [label for label in order if label != NONE]
     scores = []
     for label in labels:
@@ -101,7 +118,12 @@ def evaluate(rows: Iterable[Sequence[Any]], matcher: _Matches, **context: Any) -
         for expected in order
         if expected in confusion
     }
-    return Report(tuple(scores), macro, _ratio(sum(correct.values()), len(pairs)), len(pairs), table)
+    stage_accuracy = None
+    if stages is not None:
+        stage_accuracy = _ratio(sum(expected == predicted for expected, predicted in stages), len(stages))
+    return Report(
+        tuple(scores), macro, _ratio(sum(correct.values()), len(pairs)), len(pairs), table, stage_accuracy
+    )
 
 
 def read_labelled_csv(path: str | os.PathLike[str]) -> list[Labelled]:
@@ -118,7 +140,8 @@ def read_labelled_csv(path: str | os.PathLike[str]) -> list[Labelled]:
 
 
 def parse_labelled_csv(text: str, source: str = "<csv>") -> list[Labelled]:
-    """Rows of `text,intent` CSV text; blank rows are skipped, a row without an intent is an error."""
+    """Rows of `text,intent[,language]` CSV text; blank rows are skipped, a row without an intent is an
+    error."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = [name.strip() for name in next(reader, [])]
@@ -126,6 +149,7 @@ def parse_labelled_csv(text: str, source: str = "<csv>") -> list[Labelled]:
             found = ",".join(header) or "nothing"
             raise EvalDataError(f"{source}: the header must name the columns text and intent, found {found}")
         text_at, intent_at = header.index("text"), header.index("intent")
+        language_at = header.index("language") if "language" in header else None
         rows = []
         while True:
             start = reader.line_num + 1
@@ -139,7 +163,8 @@ def parse_labelled_csv(text: str, source: str = "<csv>") -> list[Labelled]:
             intent = cells[intent_at] if intent_at < len(cells) else ""
             if not intent:
                 raise EvalDataError(f"{source}:{start}: no intent (write none for no intent)")
-            rows.append(Labelled(message, intent, start))
+            language = cells[language_at] if language_at is not None and language_at < len(cells) else ""
+            rows.append(Labelled(message, intent, start, language))
     except csv.Error as error:
         raise EvalDataError(f"{source}:{reader.line_num}: {error}") from None
 
@@ -156,6 +181,7 @@ def format_report(report: Report) -> str:
     lines.append(
         f"macro-F1 {report.macro_f1:.3f} over {len(report.scores)} intents; "
         f"accuracy {report.accuracy:.3f} on {report.total} messages"
+        + ("" if report.stage_accuracy is None else f"; stage accuracy {report.stage_accuracy:.3f}")
     )
     lines.append("")
     lines.append("confusion (rows: expected, columns: predicted)")

@@ -59,13 +59,21 @@ def test_report_prints_aligned_tables():
 
 def test_csv_rows_carry_their_line_numbers():
     rows = parse_labelled_csv('text,intent\n"hi, there",greeting\n\n"two\nlines",none\n')
-    assert rows == [("hi, there", "greeting", 2), ("two\nlines", "none", 4)]
+    assert [row[:3] for row in rows] == [("hi, there", "greeting", 2), ("two\nlines", "none", 4)]
+
+
+def test_csv_may_name_each_row_language():
+    rows = parse_labelled_csv("intent,language,text\ngreeting,es,hola\nnone,,ok\n")
+    assert [(row.text, row.intent, row.language) for row in rows] == [
+        ("hola", "greeting", "es"),
+        ("ok", "none", ""),
+    ]
 
 
 def test_csv_with_a_byte_order_mark_and_extra_columns_is_read(tmp_path):
     path = tmp_path / "eval.csv"
     path.write_text("\ufeffnote,text,intent\nx,hello,greeting\n", encoding="utf-8")
-    assert read_labelled_csv(path) == [("hello", "greeting", 2)]
+    assert [row[:3] for row in read_labelled_csv(path)] == [("hello", "greeting", 2)]
 
 
 def test_csv_without_the_columns_is_refused():

@@ -180,9 +180,16 @@ def test_an_intent_assigning_nothing_is_still_recorded(funnel):
 
 
 def test_thai_phrases_match_without_spaces():
-    assert SHIPPED.match("สวัสดีค่ะ ราคาเท่าไหร่คะ").intents == ("ask_price", "greeting")
+    assert SHIPPED.match("ขอบคุณค่ะ ราคาเท่าไหร่คะ").intents == ("ask_price", "thanks_satisfied")
     assert SHIPPED.match("ขอเลขบัญชีหน่อยครับ").assign == {"stage": "hot_lead"}
-    assert SHIPPED.match("อยากได้iphoneราคาเท่าไร").intents[:2] == ("place_order", "ask_price")
+    assert SHIPPED.match("สั่งซื้อiphoneราคาเท่าไร").intents[:2] == ("place_order", "ask_price")
+
+
+def test_a_greeting_counts_only_when_it_is_the_whole_message():
+    assert SHIPPED.match("สวัสดีค่ะ แอดมิน").intents == ("greeting",)
+    assert SHIPPED.match("Hello there!! 👋").intents == ("greeting",)
+    assert "greeting" not in SHIPPED.match("Hi, this is an automatic reply, I am away").intents
+    assert "greeting" not in SHIPPED.match("Hola, ya no me envíen el catálogo").intents
 
 
 def test_thai_text_with_zero_width_spaces_matches():
