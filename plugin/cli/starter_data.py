@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from plugin.domain.clock import utcnow
 from plugin.domain.events import MessageEvent
-from plugin.engine.inbox import receive
+from plugin.engine import receive
 from plugin.workspace.workspaces import create_workspace
 
 # (identity, name, [(minutes ago, direction, sender, text)])

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, String, and_, bindparam, literal_column, sele
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import State
-from plugin.store import prepared as raw_sql
 from plugin.store.bulk import ByDialect, one_of
 from plugin.store.schema import Customer, CustomerStatus, Identity
 
@@ -55,7 +54,7 @@ def load_states(
         return {}
     customers, _ = _STATE_QUERIES[lock](conn)
     params = {"w": catalog.workspace_id, "ids": list(customer_ids)}
-    return _with_statuses(conn, catalog, _states(conn, conn.execute(customers, params).all()))
+    return _with_statuses(conn, catalog, _states(conn, customers.execute(conn, params).all()))
 
 
 def load_known_states(
@@ -67,7 +66,7 @@ def load_known_states(
     if not identities:
         return {}, {}
     _, by_identity = _STATE_QUERIES[lock](conn)
-    found = conn.execute(by_identity, {"w": catalog.workspace_id, "values": list(identities)}).all()
+    found = by_identity.execute(conn, {"w": catalog.workspace_id, "values": list(identities)}).all()
     customer_of = {row[0]: row[1] for row in found}
     return customer_of, _with_statuses(conn, catalog, _states(conn, [row[1:] for row in found]))
 
@@ -99,7 +98,7 @@ def _with_statuses(conn: Connection, catalog: Catalog, states: dict[int, State])
     params = {"w": catalog.workspace_id, "ids": list(states)}
     # Four rows a customer, read as plain tuples on the driver's cursor: SQLAlchemy's rows cost ~2 µs
     # a message more on the batch path (bench/engine.py).
-    for cid, track_id, status_id, entered in raw_sql.rows(conn, _STATUSES(conn), params):
+    for cid, track_id, status_id, entered in _STATUSES(conn).rows(conn, params):
         track = key_of_track.get(track_id)
         status = by_id.get(status_id)
         if track and status:

@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from plugin.domain.catalog import Catalog
 from plugin.domain.fold import State
 from plugin.engine.customer_state import IDENTITY_CUSTOMER, SqliteTimes, TypedTimes, state_columns
-from plugin.store import prepared as raw_sql
+from plugin.store.prepared import Prepared
 from plugin.store.schema import Customer, CustomerStatus, Identity, Message
 
 C, CS, M, ID = Customer.__table__, CustomerStatus.__table__, Message.__table__, Identity.__table__
@@ -23,7 +23,7 @@ def _customer_columns(when) -> list:
 
 
 _BY_IDENTITY = and_(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
-_ONE_STATE_SQLITE = (
+_ONE_STATE_SQLITE = Prepared(
     select(
         *_customer_columns(SqliteTimes),
         CS.c.track_id,
@@ -37,23 +37,31 @@ _ONE_STATE_SQLITE = (
     )
     .where(_BY_IDENTITY)
 )
-_ONE_CUSTOMER_LOCKED = (
+_ONE_CUSTOMER_LOCKED = Prepared(
     select(*_customer_columns(TypedTimes))
     .select_from(IDENTITY_CUSTOMER)
     .where(_BY_IDENTITY)
     .with_for_update(of=C)
 )
-_ONE_STATUSES = select(CS.c.track_id, CS.c.status_id, CS.c.entered_at).where(
-    CS.c.workspace_id == bindparam("w"), CS.c.customer_id == bindparam("c")
+_ONE_STATUSES = Prepared(
+    select(CS.c.track_id, CS.c.status_id, CS.c.entered_at).where(
+        CS.c.workspace_id == bindparam("w"), CS.c.customer_id == bindparam("c")
+    )
 )
-_ONE_EXISTING = select(M.c.id).where(
-    M.c.workspace_id == bindparam("w"), M.c.channel == bindparam("ch"), M.c.provider_id == bindparam("p")
+_ONE_EXISTING = Prepared(
+    select(M.c.id).where(
+        M.c.workspace_id == bindparam("w"), M.c.channel == bindparam("ch"), M.c.provider_id == bindparam("p")
+    )
 )
 _MESSAGE_KEY = [M.c.workspace_id, M.c.channel, M.c.provider_id]
 # A duplicate loses on the unique provider id and inserts nothing: one statement, no error.
 _INSERT_ONE = {
-    "sqlite": sqlite.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
-    "postgresql": postgresql.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id),
+    "sqlite": Prepared(
+        sqlite.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id)
+    ),
+    "postgresql": Prepared(
+        postgresql.insert(M).on_conflict_do_nothing(index_elements=_MESSAGE_KEY).returning(M.c.id)
+    ),
 }
 
 
@@ -61,14 +69,14 @@ def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, St
     """The customer of `identity` and their state, locked; None when the identity is new."""
     ws = catalog.workspace_id
     if conn.dialect.name == "sqlite":
-        rows = raw_sql.rows(conn, _ONE_STATE_SQLITE, {"w": ws, "v": identity})
+        rows = _ONE_STATE_SQLITE.rows(conn, {"w": ws, "v": identity})
         parse = SqliteTimes.parse
         statuses = [(r[6], r[7], r[8]) for r in rows if r[6] is not None]
     else:
-        rows = raw_sql.rows(conn, _ONE_CUSTOMER_LOCKED, {"w": ws, "v": identity})
+        rows = _ONE_CUSTOMER_LOCKED.rows(conn, {"w": ws, "v": identity})
         parse = TypedTimes.parse
         if rows:
-            statuses = raw_sql.rows(conn, _ONE_STATUSES, {"w": ws, "c": rows[0][0]})
+            statuses = _ONE_STATUSES.rows(conn, {"w": ws, "c": rows[0][0]})
     if not rows:
         return None
     cid, opted_out, inbound, outbound, waiting, horizon = rows[0][:6]
@@ -95,11 +103,11 @@ def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, St
 
 def stored_message(conn: Connection, workspace_id: int, channel: str, provider_id: str) -> int | None:
     """The id of the message already stored under this provider id, if any."""
-    row = raw_sql.first(conn, _ONE_EXISTING, {"w": workspace_id, "ch": channel, "p": provider_id})
+    row = _ONE_EXISTING.first(conn, {"w": workspace_id, "ch": channel, "p": provider_id})
     return row[0] if row else None
 
 
 def insert_message(conn: Connection, row: dict) -> int | None:
     """Stores one message row; None (and nothing stored) when its provider id is already stored."""
-    inserted = raw_sql.first(conn, _INSERT_ONE[conn.dialect.name], row)
+    inserted = _INSERT_ONE[conn.dialect.name].first(conn, row)
     return inserted[0] if inserted else None

@@ -11,13 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from plugin.domain.catalog import Catalog
 from plugin.domain.identities import display_name
 from plugin.store.bulk import ByDialect, executemany, insert_returning, one_of
+from plugin.store.prepared import Prepared
 from plugin.store.schema import Customer, CustomerStatus, Identity
 
 C, ID, CS = Customer.__table__, Identity.__table__, CustomerStatus.__table__
-_INSERT_CUSTOMER = insert(C).returning(C.c.id)
-_INSERT_CUSTOMER_ROWS = insert(C)
-_INSERT_IDENTITY = insert(ID)
-_INSERT_STATUS = insert(CS)
+_INSERT_CUSTOMER = Prepared(insert(C).returning(C.c.id))
+_INSERT_CUSTOMER_ROWS = Prepared(insert(C))
+_INSERT_IDENTITY = Prepared(insert(ID))
+_INSERT_STATUS = Prepared(insert(CS))
 _INSERT_CUSTOMER_ORDERED = insert(C).returning(C.c.id, sort_by_parameter_order=True)
 _CUSTOMERS_OF = ByDialect(
     lambda dialect: select(ID.c.value, ID.c.customer_id).where(
@@ -43,7 +44,7 @@ def ensure_customers(
     created = created if created is not None else set()
     ws = catalog.workspace_id
     values = list({identity for identity, _ in wanted})
-    found = dict(conn.execute(_CUSTOMERS_OF(conn), {"w": ws, "values": values}).all())
+    found = dict(_CUSTOMERS_OF(conn).execute(conn, {"w": ws, "values": values}).all())
     # Sorted, so two writers creating the same new identities take their index locks in one order.
     missing = sorted(identity for identity in values if identity not in found)
     if not missing:

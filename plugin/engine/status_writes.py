@@ -11,14 +11,15 @@ from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.fold import Entry, State
 from plugin.engine.webhook_queue import queue_webhooks
 from plugin.store.bulk import executemany
+from plugin.store.prepared import Prepared
 from plugin.store.schema import Customer, CustomerStatus, OutboxItem, Status, StatusChange, Workspace
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 
 # Prebuilt statements for the hot path.
-_INSERT_CHANGE = insert(StatusChange)
-_INSERT_ALERT = insert(OutboxItem)
-_UPDATE_STATUS = (
+_INSERT_CHANGE = Prepared(insert(StatusChange))
+_INSERT_ALERT = Prepared(insert(OutboxItem))
+_UPDATE_STATUS = Prepared(
     update(CS)
     .where(
         and_(
@@ -29,7 +30,7 @@ _UPDATE_STATUS = (
     )
     .values(status_id=bindparam("s"), entered_at=bindparam("e"))
 )
-_CUSTOMER_UPDATES: dict[tuple[str, ...], object] = {}
+_CUSTOMER_UPDATES: dict[tuple[str, ...], Prepared] = {}
 
 
 def _update_customer(keys: tuple[str, ...]):
@@ -37,7 +38,7 @@ def _update_customer(keys: tuple[str, ...]):
     prebuilt once per set: most messages change two."""
     stmt = _CUSTOMER_UPDATES.get(keys)
     if stmt is None:
-        stmt = _CUSTOMER_UPDATES[keys] = (
+        stmt = _CUSTOMER_UPDATES[keys] = Prepared(
             update(C)
             .where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
             .values({key.removeprefix("v_"): bindparam(key) for key in keys[2:]})

@@ -29,6 +29,7 @@ from plugin.engine.new_customers import ensure_customers
 from plugin.engine.replay import load_history, reconcile, starting_state
 from plugin.engine.status_writes import Writes
 from plugin.store.bulk import ByDialect, insert_returning, one_of
+from plugin.store.prepared import Prepared
 from plugin.store.schema import Message, StatusCommand
 
 __all__ = [
@@ -57,8 +58,8 @@ class Recorded(NamedTuple):
 _PAUSE_COLLECTOR_FROM = 64  # messages in a batch (see _collector_paused)
 
 # Prebuilt statements for the hot path.
-_INSERT_MESSAGE = insert(M).returning(M.c.id, M.c.channel, M.c.provider_id)
-_INSERT_MESSAGE_ROWS = insert(M)
+_INSERT_MESSAGE = Prepared(insert(M).returning(M.c.id, M.c.channel, M.c.provider_id))
+_INSERT_MESSAGE_ROWS = Prepared(insert(M))
 _EXISTING = ByDialect(
     lambda dialect: select(M.c.id, M.c.provider_id).where(
         M.c.workspace_id == bindparam("w"),
@@ -369,7 +370,7 @@ def _existing_messages(
     found: dict[tuple[str, str], int] = {}
     stmt = _EXISTING(conn)
     for channel, pids in by_channel.items():
-        rows = conn.execute(stmt, {"w": ws, "ch": channel, "pids": pids}).all()
+        rows = stmt.execute(conn, {"w": ws, "ch": channel, "pids": pids}).all()
         found.update({(channel, pid): mid for mid, pid in rows})
     return found
 

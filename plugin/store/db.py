@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from plugin.store import prepared as raw_sql
+from plugin.store import prepared
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -119,7 +119,7 @@ def _configure_sqlite(engine: Engine, lock_path: str | None = None) -> None:
         if locked:
             dbapi_conn.acquire_writer_lock()
         try:
-            raw_sql.run(conn, "BEGIN IMMEDIATE")  # every write pays for this: the driver's cursor
+            prepared.run(conn, "BEGIN IMMEDIATE")  # every write pays for this: the driver's cursor
         except BaseException:
             if locked:
                 dbapi_conn.release_writer_lock()

@@ -11,8 +11,9 @@ from sqlalchemy.dialects import sqlite
 
 from plugin.domain.clock import utcnow
 from plugin.engine import ensure_customers
-from plugin.store.bulk import _converter, one_of
+from plugin.store.bulk import one_of
 from plugin.store.db import transaction
+from plugin.store.prepared import _converter
 from plugin.store.schema import Identity
 
 SQLITE = sqlite.dialect()

@@ -9,17 +9,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from plugin.domain.events import MessageEvent
 from plugin.engine.inbox import receive
-from plugin.store import prepared as raw_sql
 from plugin.store.db import make_engine, transaction
+from plugin.store.prepared import Prepared
 from plugin.store.schema import Message, Workspace
 from tests.conftest import at
 
 M, W = Message.__table__, Workspace.__table__
-_INSERT = insert(M)
-_BY_PROVIDER_ID = select(M.c.id, M.c.provider_at, M.c.intents, M.c.media).where(
-    M.c.provider_id == bindparam("p")
+_INSERT = Prepared(insert(M))
+_BY_PROVIDER_ID = Prepared(
+    select(M.c.id, M.c.provider_at, M.c.intents, M.c.media).where(M.c.provider_id == bindparam("p"))
 )
-_SETTINGS = select(W.c.settings, W.c.id).where(W.c.id == bindparam("w"))
+_SETTINGS = Prepared(select(W.c.settings, W.c.id).where(W.c.id == bindparam("w")))
 
 
 def _customer(engine, workspace) -> int:
@@ -50,8 +50,8 @@ def _row(workspace: int, customer: int, provider_id: str) -> dict:
 def test_a_row_written_raw_is_stored_exactly_as_core_stores_it(engine, workspace):
     customer = _customer(engine, workspace)
     with transaction(engine) as conn:
-        conn.execute(_INSERT, _row(workspace, customer, "SMcore"))
-        raw_sql.rows(conn, _INSERT, _row(workspace, customer, "SMraw"))
+        _INSERT.execute(conn, _row(workspace, customer, "SMcore"))
+        _INSERT.rows(conn, _row(workspace, customer, "SMraw"))
     with engine.connect() as conn:
         # Compared as stored, below the column types: the same text, the same JSON, the same times.
         stored = {
@@ -69,26 +69,26 @@ def test_a_row_written_raw_is_stored_exactly_as_core_stores_it(engine, workspace
 def test_rows_read_raw_come_back_as_core_reads_them(engine, workspace):
     customer = _customer(engine, workspace)
     with transaction(engine) as conn:
-        conn.execute(_INSERT, _row(workspace, customer, "SMread"))
-        core = tuple(conn.execute(_BY_PROVIDER_ID, {"p": "SMread"}).one())
-        assert raw_sql.first(conn, _BY_PROVIDER_ID, {"p": "SMread"}) == core
-        assert raw_sql.first(conn, _BY_PROVIDER_ID, {"p": "no such message"}) is None
+        _INSERT.execute(conn, _row(workspace, customer, "SMread"))
+        core = tuple(_BY_PROVIDER_ID.execute(conn, {"p": "SMread"}).one())
+        assert _BY_PROVIDER_ID.first(conn, {"p": "SMread"}) == core
+        assert _BY_PROVIDER_ID.first(conn, {"p": "no such message"}) is None
         conn.execute(W.update().where(W.c.id == workspace).values(settings={"sms_auto_reply": "Thanks!"}))
-        assert raw_sql.first(conn, _SETTINGS, {"w": workspace}) == ({"sms_auto_reply": "Thanks!"}, workspace)
+        assert _SETTINGS.first(conn, {"w": workspace}) == ({"sms_auto_reply": "Thanks!"}, workspace)
 
 
 def test_a_duplicate_raises_sqlalchemys_integrity_error_and_the_transaction_rolls_back(engine, workspace):
     customer = _customer(engine, workspace)
     with pytest.raises(IntegrityError), transaction(engine) as conn:
-        raw_sql.rows(conn, _INSERT, _row(workspace, customer, "SMtwice"))
-        raw_sql.rows(conn, _INSERT, _row(workspace, customer, "SMtwice"))
+        _INSERT.rows(conn, _row(workspace, customer, "SMtwice"))
+        _INSERT.rows(conn, _row(workspace, customer, "SMtwice"))
     with engine.connect() as conn:
-        assert conn.execute(_BY_PROVIDER_ID, {"p": "SMtwice"}).first() is None
+        assert _BY_PROVIDER_ID.execute(conn, {"p": "SMtwice"}).first() is None
 
 
 def test_a_missing_parameter_is_refused_before_anything_runs(engine, workspace):
     with engine.connect() as conn, pytest.raises(ValueError, match="given: q"):
-        raw_sql.rows(conn, _BY_PROVIDER_ID, {"q": "SM1"})
+        _BY_PROVIDER_ID.rows(conn, {"q": "SM1"})
 
 
 def test_a_connection_lost_mid_request_is_invalidated_not_pooled_again(db_url, workspace):
@@ -103,9 +103,9 @@ def test_a_connection_lost_mid_request_is_invalidated_not_pooled_again(db_url, w
             other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
         killer.dispose()
         with pytest.raises(DBAPIError) as failed:
-            raw_sql.rows(conn, _SETTINGS, {"w": workspace})
+            _SETTINGS.rows(conn, {"w": workspace})
         assert failed.value.connection_invalidated
     # The pool's only connection was discarded: the next request gets a live one.
     with engine.connect() as conn:
-        assert raw_sql.first(conn, _SETTINGS, {"w": workspace})[1] == workspace
+        assert _SETTINGS.first(conn, {"w": workspace})[1] == workspace
     engine.dispose()
