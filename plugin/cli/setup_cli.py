@@ -43,8 +43,16 @@ def _migrate() -> None:
     "--demo", is_flag=True, help="Add a demo workspace with sample data (only into an empty database)."
 )
 def init_command(demo: bool) -> None:
-    """Creates the database and runs migrations; run again, it applies pending ones and keeps all data."""
+    """Creates the database and runs migrations; run again, it applies pending ones and keeps all data.
+    Also prepares the shipped intent model, so the first message does not wait for its training."""
     _migrate()
+    from plugin.workspace.intent_model import shipped_model
+    from plugin.workspace.workspaces import DEFAULT_PACKS
+
+    model = shipped_model(DEFAULT_PACKS)
+    click.echo(
+        f"intent model ready ({len(model.classes) - 1} intents, confidence threshold {model.threshold:.2f})"
+    )
     if demo:
         _add_demo(session().engine)
 

@@ -17,16 +17,16 @@ from sqlalchemy import Connection, select
 
 from plugin.domain.catalog import Catalog
 from plugin.domain.fold import Classifier, Entry, MessageIn, fold, sort_key
-from plugin.engine import load_histories, load_states, starting_state
+from plugin.engine import load_histories, load_states, starting_states
 from plugin.store.schema import Customer, Message
 from plugin.workspace.intent_model import load_model
 from plugin.workspace.intents import (
     build_classifier,
-    classifier_for,
     workspace_overrides,
     workspace_packs,
     workspace_threshold,
 )
+from rules.model import Model, Prediction
 
 STAGE = "stage"
 
@@ -80,18 +80,15 @@ def simulate(
     """Replays the period's inbound messages through `packs` (default: the workspace's own) and the
     current model; reads only."""
     ws = catalog.workspace_id
-    today = classifier_for(conn, catalog)
-    if packs is None:
-        proposed = today
-    else:
-        packs = tuple(packs)
-        proposed = build_classifier(
-            catalog,
-            packs,
-            workspace_overrides(conn, ws),
-            model=load_model(conn, ws, workspace_packs(conn, ws)).model,  # the current model
-            threshold=workspace_threshold(conn, ws),
-        )
+    current_packs = workspace_packs(conn, ws)
+    overrides = workspace_overrides(conn, ws)
+    threshold = workspace_threshold(conn, ws)
+    # One model for both sides (the current one), each text scored once, in batches.
+    model = _Memo(load_model(conn, ws, current_packs).model) if current_packs else None
+    today = build_classifier(catalog, current_packs, overrides, model=model, threshold=threshold)
+    proposed = today
+    if packs is not None:
+        proposed = build_classifier(catalog, tuple(packs), overrides, model=model, threshold=threshold)
     ids = (
         conn.execute(
             select(Message.customer_id)
@@ -104,8 +101,26 @@ def simulate(
     )
     result = Simulation(since)
     for start in range(0, len(ids), batch):
-        _simulate_batch(conn, catalog, ids[start : start + batch], since, today, proposed, result)
+        _simulate_batch(conn, catalog, ids[start : start + batch], since, today, proposed, model, result)
     return result
+
+
+class _Memo:
+    """The model with each text's prediction computed once, for a batch of texts at a time."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.threshold = model.threshold
+        self.known: dict[str, Prediction] = {}
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        fresh = list(dict.fromkeys(t for t in texts if t not in self.known))
+        if fresh:
+            self.known.update(zip(fresh, self.model.predict_many(fresh), strict=True))
+
+    def predict(self, text: str) -> Prediction:
+        found = self.known.get(text)
+        return found if found is not None else self.model.predict(text)
 
 
 def _simulate_batch(
@@ -115,6 +130,7 @@ def _simulate_batch(
     since: datetime,
     today: Classifier,
     proposed: Classifier,
+    model: _Memo | None,
     result: Simulation,
 ) -> None:
     ws = catalog.workspace_id
@@ -125,12 +141,23 @@ def _simulate_batch(
     )
     currents = load_states(conn, catalog, ids, lock=False)
     histories = load_histories(conn, ws, ids)
+    starts = starting_states(conn, catalog, currents)
+    if model is not None:
+        model.known.clear()
+        model.prepare(
+            [
+                e.text
+                for events in histories.values()
+                for e in events
+                if isinstance(e, MessageIn) and e.direction == "inbound" and e.text
+            ]
+        )
     for cid in ids:
         events = sorted(histories[cid], key=sort_key)
         earlier = [e for e in events if e.at < since]
         period = [e for e in events if e.at >= since]
         current = currents[cid]
-        start = fold(starting_state(conn, catalog, cid, current), earlier, catalog, today, replay=True).state
+        start = fold(starts[cid], earlier, catalog, today, replay=True).state
         now_result = fold(start, period, catalog, today, replay=True)
         new_result = fold(start, period, catalog, proposed, replay=True)
         result.customers_seen += 1

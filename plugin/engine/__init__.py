@@ -6,7 +6,7 @@ from plugin.engine.customer_state import load_states
 from plugin.engine.delivery_status import record_delivery
 from plugin.engine.inbox import receive
 from plugin.engine.new_customers import create_customer, ensure_customers
-from plugin.engine.replay import load_histories, load_history, starting_state
+from plugin.engine.replay import load_histories, load_history, starting_state, starting_states
 from plugin.engine.webhook_queue import KIND as WEBHOOK_KIND
 from plugin.engine.write_path import (
     Recorded,
@@ -31,4 +31,5 @@ __all__ = [
     "record_messages",
     "run_commands",
     "starting_state",
+    "starting_states",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
@@ -66,21 +66,33 @@ def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current
     """Where the customer started, for a replay: the first audit entry's `from` on each track, or the
     current status on a track nothing ever moved. Not the catalog's first status: a reorder or an
     archived first status must not move anyone by itself."""
+    return starting_states(conn, catalog, {customer_id: current})[customer_id]
+
+
+def starting_states(conn: Connection, catalog: Catalog, currents: Mapping[int, State]) -> dict[int, State]:
+    """`starting_state` of many customers in one statement."""
     ws = catalog.workspace_id
+    ids = list(currents)
     first_ids = (
         select(func.min(SC.c.id))
-        .where(SC.c.workspace_id == ws, SC.c.customer_id == customer_id)
-        .group_by(SC.c.track)
+        .where(SC.c.workspace_id == ws, SC.c.customer_id.in_(ids))
+        .group_by(SC.c.customer_id, SC.c.track)
     )
-    started = dict(
-        conn.execute(
-            select(SC.c.track, SC.c.from_status).where(SC.c.workspace_id == ws, SC.c.id.in_(first_ids))
-        ).all()
+    started: dict[int, dict[str, str | None]] = {cid: {} for cid in ids}
+    rows = conn.execute(
+        select(SC.c.customer_id, SC.c.track, SC.c.from_status).where(
+            SC.c.workspace_id == ws, SC.c.id.in_(first_ids)
+        )
     )
-    state = initial_state(catalog)
-    for track, (key, _) in current.statuses.items():
-        state.statuses[track] = (started.get(track) or key, None)
-    return state
+    for r in rows:
+        started[r.customer_id][r.track] = r.from_status
+    states = {}
+    for cid, current in currents.items():
+        state = initial_state(catalog)
+        for track, (key, _) in current.statuses.items():
+            state.statuses[track] = (started[cid].get(track) or key, None)
+        states[cid] = state
+    return states
 
 
 def reconcile(before: State, after: State, replayed: list[Entry], late: list, now: datetime) -> list[Entry]:

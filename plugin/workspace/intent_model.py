@@ -9,13 +9,18 @@ every hub process finds it; storing bumps the catalog version, so cached classif
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
+import tempfile
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+import rules
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.errors import NotFound, StatushubError
@@ -35,13 +40,54 @@ _shipped_lock = threading.Lock()
 
 @functools.lru_cache(maxsize=8)
 def _shipped(packs: tuple[str, ...]) -> Model:
-    return train_model(matcher_for(packs))
+    path = _cache_path(packs)
+    if path is not None and path.exists():
+        try:
+            return Model.from_bytes(path.read_bytes())
+        except (OSError, ModelFormatError):
+            log.warning("cached shipped model unreadable; training it again", extra={"path": str(path)})
+    model = train_model(matcher_for(packs))
+    if path is not None:
+        _write_cache(path, model.to_bytes())
+    return model
 
 
 def shipped_model(packs: tuple[str, ...]) -> Model:
-    """The model trained from the shipped packs and corpus alone; built once per process and packs."""
+    """The model trained from the shipped packs and corpus alone: the same bytes in every process, since
+    training is deterministic. Trained once per machine (then read from the user's cache directory,
+    keyed by a digest of everything that goes into it) and kept once per process."""
     with _shipped_lock:  # two threads asking at once train once
         return _shipped(packs)
+
+
+def _cache_path(packs: tuple[str, ...]) -> Path | None:
+    """`~/.cache/statushub/model-<digest>.bin`, the digest covering the rules package's code and data
+    and the packs named by path; None when there is no home directory to cache in."""
+    digest = hashlib.sha256(repr(packs).encode())
+    root = Path(rules.__file__).parent
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".yaml", ".yml", ".csv") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for pack in packs:
+        if Path(pack).is_file():
+            digest.update(Path(pack).read_bytes())
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory
+        return None
+    return base / "statushub" / f"model-{digest.hexdigest()[:32]}.bin"
+
+
+def _write_cache(path: Path, data: bytes) -> None:
+    """Written whole or not at all (a rename), in a directory only this user can read."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError as error:  # a read-only home only costs the next process a training
+        log.info("shipped model not cached", extra={"path": str(path), "error": str(error)})
 
 
 class StoredModel(NamedTuple):

@@ -6,7 +6,7 @@ import functools
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import Connection, delete, insert, select
 
@@ -19,7 +19,7 @@ from plugin.store.schema import IntentAssignment, Workspace, WorkspacePack
 from plugin.workspace.workspaces import bump_catalog
 from rules.decision import combine
 from rules.matcher import Match
-from rules.model import Model
+from rules.model import Prediction
 
 
 class Classified(NamedTuple):
@@ -32,6 +32,14 @@ class Classified(NamedTuple):
     assigned_by: Mapping[str, str] = MappingProxyType({})
     source: str | None = None
     confidence: float | None = None
+
+
+class Scorer(Protocol):
+    """What the classifier needs of a model: rules.Model, or a stand-in that remembers predictions."""
+
+    threshold: float
+
+    def predict(self, text: str) -> Prediction: ...
 
 
 _NOTHING = Classified()
@@ -100,7 +108,7 @@ def build_classifier(
     packs: tuple[str, ...],
     overrides: dict,
     *,
-    model: Model | None = None,
+    model: Scorer | None = None,
     threshold: float | None = None,
 ) -> Classifier:
     """The rules first; a message they leave without a stage goes to the model (SPEC §4)."""

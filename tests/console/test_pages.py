@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
+from plugin.domain.clock import utcnow
 from plugin.store.db import reading, transaction
 from plugin.store.schema import StatusChange
 from plugin.workspace.catalog import load_catalog
@@ -436,3 +437,34 @@ def test_no_query_crosses_workspaces(app, engine, tokens, customers):
     with reading(engine) as conn:
         assert conn.execute(select(func.count()).select_from(StatusChange)).scalar() == 0
     del token
+
+
+def test_wrong_intent_control_stores_a_correction_and_changes_no_status(agent, engine, workspace):
+    from plugin.domain.events import MessageEvent
+    from plugin.engine import receive
+    from plugin.store.schema import IntentCorrection
+
+    event = MessageEvent(
+        workspace, "sms", "sms:+15550009999", "inbound", "customer", "how much?", "SMx1", utcnow()
+    )
+    with transaction(engine) as conn:
+        [recorded] = receive(conn, workspace, [event])
+    page = agent.get(f"/console/customers/{recorded.customer_id}").get_data(as_text=True)
+    assert "Wrong intent?" in page and f'id="intent-{recorded.message_id}"' in page
+    with engine.connect() as conn:
+        audit = conn.execute(select(StatusChange)).all()
+    path = f"/console/customers/{recorded.customer_id}/messages/{recorded.message_id}/intent"
+    answer = agent.post(path, data={"intent": "negotiate_price", "csrf": csrf_of(agent)})
+    assert answer.status_code == 302
+    refused = agent.post(path, data={"intent": "ask_prize", "csrf": csrf_of(agent)})
+    assert refused.status_code == 400
+    with engine.connect() as conn:
+        assert conn.execute(select(IntentCorrection.intent, IntentCorrection.actor)).all() == [
+            ("negotiate_price", "alice")
+        ]
+        assert conn.execute(select(StatusChange)).all() == audit
+
+
+def test_try_a_message_says_which_matcher_decided(admin):
+    page = admin.get("/console/intents?text=how+do+I+pay%3F").get_data(as_text=True)
+    assert "Decided by:" in page and "the rule packs" in page
