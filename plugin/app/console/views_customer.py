@@ -6,7 +6,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, or_, select
 
 from plugin.app.console import bp
-from plugin.app.console.auth import engine, safe_back, visitor
+from plugin.app.console.auth import command, engine, safe_back, visitor
 from plugin.customers.activities import INTERACTIONS, log_activity, resolve_interaction, resolve_outcome
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import utcnow
@@ -15,7 +15,6 @@ from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
 from plugin.workspace.catalog import load_catalog
-from plugin.workspace.intents import classifier_for
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 MESSAGES = 200  # the newest ones, shown oldest first
@@ -146,7 +145,8 @@ def customer(customer_id: int):
 def set_status(customer_id: int):
     me = visitor()
     with transaction(engine()) as conn:
-        catalog = load_catalog(conn, me.workspace_id)
+        cmd = command(conn)
+        catalog = cmd.catalog
         customer_row(conn, me.workspace_id, customer_id)
         target = catalog.resolve(request.form.get("status", ""))
         assign_status(
@@ -156,7 +156,7 @@ def set_status(customer_id: int):
             target,
             actor=me.actor,
             note=request.form.get("note", "").strip(),
-            classify=classifier_for(conn, catalog),
+            classify=cmd.classify,
             now=utcnow(),
         )
     return redirect(safe_back(request.form.get("back"), url_for("console.customer", customer_id=customer_id)))
@@ -166,7 +166,8 @@ def set_status(customer_id: int):
 def log_outcome(customer_id: int):
     me = visitor()
     with transaction(engine()) as conn:
-        catalog = load_catalog(conn, me.workspace_id)
+        cmd = command(conn)
+        catalog = cmd.catalog
         customer_row(conn, me.workspace_id, customer_id)
         outcome = resolve_outcome(catalog, request.form.get("outcome", ""))
         log_activity(
@@ -177,6 +178,6 @@ def log_outcome(customer_id: int):
             interaction=resolve_interaction(request.form.get("interaction", "call")),
             actor=me.actor,
             note=request.form.get("note", "").strip(),
-            classify=classifier_for(conn, catalog),
+            classify=cmd.classify,
         )
     return redirect(url_for("console.customer", customer_id=customer_id))
