@@ -17,13 +17,11 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from plugin.app import hub
 from plugin.automation.outbox import SENDERS_KEY
-from plugin.store.db import reading
-from plugin.store.schema import Workspace
+from plugin.workspace.accounts import slack_account
 
 log = logging.getLogger("statushub.slack")
 DEFAULT_COMMANDS = {"status": "/status", "log": "/log", "leads": "/leads"}
@@ -31,19 +29,15 @@ DEFAULT_COMMANDS = {"status": "/status", "log": "/log", "leads": "/leads"}
 
 def authorize(enterprise_id, team_id, logger):
     """The workspace installed in this Slack team answers with its bot token."""
-    with reading(hub().engine) as conn:
-        row = conn.execute(
-            select(Workspace.id, Workspace.slack_bot_token, Workspace.settings).where(
-                Workspace.slack_team_id == (team_id or "")
-            )
-        ).first()
+    with hub().reading() as conn:
+        account = slack_account(conn, team_id or "")
     # An unknown team still reaches the listener, which answers that it is not connected (Bolt's own
     # refusal would call the response_url synchronously).
-    settings = (row.settings if row else None) or {}
+    settings = account.settings if account else {}
     return AuthorizeResult(
         enterprise_id=enterprise_id,
         team_id=team_id,
-        bot_token=row.slack_bot_token if row else None,
+        bot_token=account.secret if account else None,
         bot_user_id=settings.get("slack_bot_user_id"),
         bot_id=settings.get("slack_bot_id"),
     )

@@ -13,9 +13,10 @@ import re
 
 from slack_bolt import App
 
-from adapters.slack import blocks, snapshots, webapi
+from adapters.slack import blocks, webapi
 from adapters.slack.turn import Turn, answer, fallback_text
 from plugin.app import hub
+from plugin.customers import cards
 from plugin.customers.activities import log_activity
 from plugin.domain.errors import StatushubError, UnknownCustomer, UnknownStatus
 from plugin.engine import assign_status
@@ -44,7 +45,7 @@ def _status(turn: Turn, track: str, key: str):
 
 def _card(turn: Turn, customer_id: int, notice: str) -> list[dict]:
     return blocks.customer_card(
-        snapshots.card(turn.conn, turn.catalog, customer_id), turn.catalog, turn.now, notice
+        cards.card(turn.conn, turn.catalog, customer_id), turn.catalog, turn.now, notice
     )
 
 

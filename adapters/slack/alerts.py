@@ -5,41 +5,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from adapters.slack import blocks, webapi
-from plugin.automation.outbox import Job, Undeliverable
-from plugin.store.db import reading
-from plugin.store.schema import Customer, Workspace
-from plugin.workspace.catalog import load_catalog
-
-
-def _alert_target(conn, workspace_id: int):
-    """The workspace's bot token and alert channel; without both, retrying cannot help."""
-    ws = conn.execute(
-        select(Workspace.slack_bot_token, Workspace.alert_channel).where(Workspace.id == workspace_id)
-    ).first()
-    if ws is None or not ws.slack_bot_token or not ws.alert_channel:
-        raise Undeliverable("the workspace has no Slack bot token or alert channel")
-    return ws
+from plugin.automation.outbox import Job, alert_target
 
 
 def send_alert(engine: Engine, job: Job, *, api_url: str) -> None:
     """chat.postMessage to the workspace's alert channel with its bot token; raises to be retried."""
-    with reading(engine) as conn:
-        ws = _alert_target(conn, job.workspace_id)
-        name = conn.execute(
-            select(Customer.name).where(
-                Customer.workspace_id == job.workspace_id, Customer.id == job.customer_id
-            )
-        ).scalar()
-        catalog = load_catalog(conn, job.workspace_id)
+    target = alert_target(engine, job)
+    ws, name, catalog = target.account, target.customer_name, target.catalog
     payload = job.payload
     status = catalog.status(payload.get("track", ""), payload.get("to", ""))
     text, found = blocks.alert_message(name or "a customer", job.customer_id or 0, payload, status)
     webapi.call(
         api_url,
-        ws.slack_bot_token,
+        ws.secret,
         "chat.postMessage",
         {"channel": ws.alert_channel, "text": text, "blocks": found, "unfurl_links": False},
     )
@@ -47,12 +28,11 @@ def send_alert(engine: Engine, job: Job, *, api_url: str) -> None:
 
 def send_nudge(engine: Engine, job: Job, *, api_url: str) -> None:
     """The `nudge` sender: reminds the alert channel that a customer has waited on us too long."""
-    with reading(engine) as conn:
-        ws = _alert_target(conn, job.workspace_id)
+    ws = alert_target(engine, job).account
     text = nudge_text(job.payload, job.customer_id or 0)
     webapi.call(
         api_url,
-        ws.slack_bot_token,
+        ws.secret,
         "chat.postMessage",
         {"channel": ws.alert_channel, "text": text, "unfurl_links": False},
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.slack.snapshots import Card, Lead
+from plugin.customers.cards import Card, Lead
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.errors import StatushubError
 

@@ -7,14 +7,13 @@ The answer is the HTTP response itself (ephemeral Block Kit), given after the tr
 from __future__ import annotations
 
 from slack_bolt import App
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 
-from adapters.slack import blocks, grammar, snapshots
-from adapters.slack.turn import ID, Turn, answer, fallback_text
+from adapters.slack import blocks, grammar
+from adapters.slack.turn import Turn, answer, fallback_text
+from plugin.customers import cards
 from plugin.customers.activities import log_activity
 from plugin.domain.errors import Conflict
-from plugin.engine import assign_status
+from plugin.engine import assign_status, attach_identity
 from plugin.workspace.workspaces import is_admin
 
 
@@ -43,7 +42,7 @@ def run_status(turn: Turn, text: str, channel_id: str | None) -> list[dict]:
             now=turn.now,
         )
         notice = f"✅ {parsed.status.track} set to *{blocks.escape(parsed.status.badge)}*"
-    card = snapshots.card(turn.conn, turn.catalog, parsed.customer_id)
+    card = cards.card(turn.conn, turn.catalog, parsed.customer_id)
     return blocks.customer_card(card, turn.catalog, turn.now, notice)
 
 
@@ -57,19 +56,10 @@ def link_channel(turn: Turn, customer_id: int, channel_id: str | None) -> list[d
     if current is not None and current != customer_id:
         raise Conflict(f"this channel is already linked to customer #{current}", field="channel")
     if current is None:
-        try:
-            with turn.conn.begin_nested():
-                turn.conn.execute(
-                    insert(ID),
-                    {
-                        "workspace_id": turn.workspace_id,
-                        "customer_id": customer_id,
-                        "value": turn.channel_identity(channel_id),
-                    },
-                )
-        except IntegrityError:
-            raise Conflict("this channel was just linked to another customer", field="channel") from None
-    card = snapshots.card(turn.conn, turn.catalog, customer_id)
+        linked = attach_identity(turn.conn, turn.workspace_id, customer_id, turn.channel_identity(channel_id))
+        if linked != customer_id:
+            raise Conflict("this channel was just linked to another customer", field="channel")
+    card = cards.card(turn.conn, turn.catalog, customer_id)
     return blocks.customer_card(card, turn.catalog, turn.now, "🔗 this channel is linked to the customer")
 
 
@@ -88,7 +78,7 @@ def run_log(turn: Turn, text: str, channel_id: str | None) -> list[dict]:
         classify=turn.classify,
         now=turn.now,
     )
-    card = snapshots.card(turn.conn, turn.catalog, parsed.customer_id)
+    card = cards.card(turn.conn, turn.catalog, parsed.customer_id)
     notice = f"📝 logged *{blocks.escape(parsed.outcome.badge)}* ({parsed.interaction.replace('_', '-')})"
     return blocks.customer_card(card, turn.catalog, turn.now, notice)
 
@@ -98,8 +88,8 @@ def run_leads(turn: Turn, text: str) -> list[dict]:
     if isinstance(parsed, grammar.Help):
         return blocks.help_blocks("leads")
     if isinstance(parsed, grammar.Funnel):
-        return blocks.funnel(snapshots.funnel(turn.conn, turn.catalog))
-    return blocks.leads_list(parsed.status, snapshots.leads(turn.conn, turn.catalog, parsed.status), turn.now)
+        return blocks.funnel(cards.funnel(turn.conn, turn.catalog))
+    return blocks.leads_list(parsed.status, cards.leads(turn.conn, turn.catalog, parsed.status), turn.now)
 
 
 def register(bolt: App, names: dict[str, str]) -> None:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from adapters.slack import blocks, snapshots, webapi
+from adapters.slack import blocks, webapi
 from adapters.slack.turn import Turn, answer
 from plugin.app import hub
+from plugin.customers import cards
 
 BOARD_SIZE = 10
 
 
 def board(turn: Turn) -> dict:
     catalog = turn.catalog
-    counts = snapshots.funnel(turn.conn, catalog)
+    counts = cards.funnel(turn.conn, catalog)
     hot_status = catalog.status("stage", "hot_lead")
-    hot = snapshots.leads(turn.conn, catalog, hot_status, BOARD_SIZE) if hot_status else []
+    hot = cards.leads(turn.conn, catalog, hot_status, BOARD_SIZE) if hot_status else []
     waiting_status = catalog.status("reply", "in_progress")
-    waiting = snapshots.leads(turn.conn, catalog, waiting_status, BOARD_SIZE) if waiting_status else []
+    waiting = cards.leads(turn.conn, catalog, waiting_status, BOARD_SIZE) if waiting_status else []
     return blocks.home_view(counts, hot, waiting, turn.now)
 
 

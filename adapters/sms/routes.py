@@ -19,9 +19,7 @@ from plugin.app import hub
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.optout import opt_change
-from plugin.engine.delivery_status import record_delivery
-from plugin.engine.inbox import receive
-from plugin.store.db import transaction
+from plugin.engine import receive, record_delivery
 from plugin.workspace.accounts import sms_account_before_unit_of_work, sms_account_of
 
 log = logging.getLogger("statushub.sms")
@@ -83,7 +81,7 @@ def status():
     h = hub()
     form = request.form
     url = signed_url(request, h.settings)
-    with transaction(h.engine) as conn:
+    with h.transaction() as conn:
         account = sms_account_of(conn, form.get("AccountSid") or "", e164(form.get("From")))
         if account is None:
             raise _refuse("unknown AccountSid")

@@ -12,27 +12,20 @@ import logging
 import time
 
 from flask import Blueprint, Response, request
-from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.webchat import signature
-from adapters.webchat.schema import load_event
+from adapters.webchat.parse import parse_event, workspace_slug
 from plugin.app import hub
+from plugin.customers.naming import customer_name
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
-from plugin.domain.events import MessageEvent
-from plugin.engine.inbox import receive
-from plugin.store.db import reading, transaction
-from plugin.store.idempotency import remember, remembered
-from plugin.store.schema import Customer, Workspace
+from plugin.engine import Recorded, receive_once
+from plugin.workspace.accounts import webchat_account
 
 log = logging.getLogger("statushub.webchat")
 bp = Blueprint("webchat", __name__)
-W, C = Workspace.__table__, Customer.__table__
 SCOPE = "webchat"
-
-_BY_SLUG = select(W.c.id, W.c.webchat_secret, W.c.catalog_version).where(W.c.slug == bindparam("s"))
-_NAME = select(C.c.name).where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
 
 
 class BadSignature(StatushubError):
@@ -55,69 +48,50 @@ def events():
     if not signature.is_fresh(parsed, time.time()):
         raise _refuse("stale or future timestamp")
     document = _document(raw)
-    slug = document.get("workspace")
-    if not isinstance(slug, str) or not slug:
-        raise StatushubError("workspace: a workspace slug is required", field="workspace")
-
+    slug = workspace_slug(document)
     now = utcnow()
-    for attempt in range(2):
-        try:
-            with transaction(h.engine) as conn:
-                status, body = _handle(conn, slug, parsed, raw, document, now)
-            break
-        except IntegrityError:
-            # A concurrent duplicate committed first: answer what it answered.
-            if attempt:
-                raise
-            with reading(h.engine) as conn:
-                ws = conn.execute(_BY_SLUG, {"s": slug}).first()
-                first = remembered(conn, ws.id, SCOPE, document.get("event_id", "")) if ws else None
-            if first is not None:
-                status, body = first
+    with h.engine.connect() as conn:
+        # The workspace is found and the request verified before its unit of work begins, as for SMS.
+        account = webchat_account(conn, slug)
+        if account is None or not account.secret:
+            raise _refuse("unknown workspace or no web chat secret")
+        if not signature.matches(account.secret, parsed, raw):
+            raise _refuse("bad signature")
+        event = parse_event(document, account.workspace_id)
+
+        def answer(recorded: list[Recorded]) -> str:
+            first = recorded[0]
+            name = customer_name(conn, account.workspace_id, first.customer_id)
+            return json.dumps(
+                {
+                    "customer": {"id": first.customer_id, "name": name, "statuses": first.statuses},
+                    "message_id": first.message_id,
+                    "duplicate": first.duplicate,
+                    "intents": list(first.intents),
+                },
+                ensure_ascii=False,
+            )
+
+        # A concurrent duplicate loses on the event id and rolls back; run again, it is a repeat.
+        for attempt in range(2):
+            try:
+                with conn.begin():
+                    body, repeated = receive_once(
+                        conn,
+                        account.workspace_id,
+                        SCOPE,
+                        event.provider_id,
+                        [event],
+                        now=now,
+                        catalog_version=account.catalog_version,
+                        answer=answer,
+                    )
                 break
-    return Response(body, status, mimetype="application/json")
-
-
-def _handle(conn, slug, parsed, raw, document, now) -> tuple[int, str]:
-    ws = conn.execute(_BY_SLUG, {"s": slug}).first()
-    if ws is None or not ws.webchat_secret:
-        raise _refuse("unknown workspace or no web chat secret")
-    if not signature.matches(ws.webchat_secret, parsed, raw):
-        raise _refuse("bad signature")
-    data = load_event(document)
-    first = remembered(conn, ws.id, SCOPE, data["event_id"])
-    if first is not None:
-        log.info("web chat duplicate", extra={"workspace_id": ws.id})
-        return first
-    visitor = data["visitor"]
-    event = MessageEvent(
-        workspace_id=ws.id,
-        channel="webchat",
-        identity="webchat:" + visitor["id"].strip(),
-        direction=data["direction"],
-        sender=data["sender"],
-        text=data["text"],
-        provider_id=data["event_id"],
-        provider_at=data["timestamp"],
-        name=(visitor.get("name") or "").strip() or None,
-    )
-    recorded = receive(conn, ws.id, [event], now=now, catalog_version=ws.catalog_version)[0]
-    name = conn.execute(_NAME, {"w": ws.id, "c": recorded.customer_id}).scalar()
-    body = json.dumps(
-        {
-            "customer": {"id": recorded.customer_id, "name": name, "statuses": recorded.statuses},
-            "message_id": recorded.message_id,
-            "duplicate": recorded.duplicate,
-            "intents": list(recorded.intents),
-        },
-        ensure_ascii=False,
-    )
-    remember(conn, ws.id, SCOPE, data["event_id"], 200, body, now)
-    log.info(
-        "web chat event",
-        extra={"workspace_id": ws.id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},
-    )
-    return 200, body
+            except IntegrityError:
+                if attempt:
+                    raise
+    log.info("web chat event", extra={"workspace_id": account.workspace_id, "repeated": repeated})
+    return Response(body, 200, mimetype="application/json")
 
 
 def _document(raw: bytes) -> dict:

@@ -4,23 +4,35 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from plugin.app.settings import Settings
-from plugin.store.db import make_engine
+from plugin.automation.outbound import Senders
+from plugin.store.db import make_engine, reading, transaction
 
 MAX_BODY = 1024 * 1024  # bodies over 1 MiB answer 413 (SPEC §5)
 
 
 @dataclass
 class Hub:
-    """What every request needs, kept in app.extensions (never on a module global)."""
+    """What every request needs, kept in app.extensions (never on a module global): the settings, the
+    engine and its units of work, and the senders each channel's adapter registers."""
 
     settings: Settings
     engine: Engine
+    outbound: Senders = field(default_factory=Senders)
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One unit of work: commits on success, rolls back on any exception."""
+        return transaction(self.engine)
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A read-only unit of work (on SQLite it does not take the write lock)."""
+        return reading(self.engine)
 
 
 def hub() -> Hub:

@@ -16,9 +16,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
+from plugin.customers.naming import customer_name
+from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
-from plugin.store.db import is_postgres, transaction
+from plugin.store.db import is_postgres, reading, transaction
 from plugin.store.schema import OutboxItem
+from plugin.workspace.accounts import ChannelAccount, slack_account_of
+from plugin.workspace.catalog import load_catalog
 
 OUT = OutboxItem.__table__
 log = logging.getLogger("statushub.outbox")
@@ -53,6 +57,27 @@ class Undeliverable(Exception):
 
 Sender = Callable[[Engine, Job], None]
 """Sends one job or raises; the registry maps an outbox `kind` to its sender (filled by the wiring)."""
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    """Where a job's alert goes and what it names: the workspace's Slack account (bot token, alert
+    channel), the customer's name and the workspace's catalog."""
+
+    account: ChannelAccount
+    customer_name: str | None
+    catalog: Catalog
+
+
+def alert_target(engine: Engine, job: Job) -> AlertTarget:
+    """Read in one read-only unit of work; Undeliverable without a Slack bot token and alert channel
+    (retrying cannot help)."""
+    with reading(engine) as conn:
+        account = slack_account_of(conn, job.workspace_id)
+        if account is None:
+            raise Undeliverable("the workspace has no Slack bot token or alert channel")
+        name = customer_name(conn, job.workspace_id, job.customer_id) if job.customer_id else None
+        return AlertTarget(account, name, load_catalog(conn, job.workspace_id))
 
 
 @dataclass

@@ -27,16 +27,17 @@ from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
 from plugin.store.schema import Message
 from plugin.workspace.catalog import load_catalog
-from plugin.workspace.intents import classifier_for
+from plugin.workspace.context import CommandContext, command_context
 from plugin.workspace.workspaces import get_workspace
 
 M = Message.__table__
 
 
-def _customer(conn: Connection, workspace: str | None, ref: str) -> tuple[Catalog, int]:
+def _customer(conn: Connection, workspace: str | None, ref: str) -> tuple[CommandContext, int]:
+    """The command context (actor `cli:<login>`) and the customer named by `ref`."""
     ws = get_workspace(conn, workspace)
-    catalog = load_catalog(conn, ws.id)
-    return catalog, resolve_customer(conn, ws.id, ref, ws.default_region)
+    command = command_context(conn, ws.id, actor(), region=ws.default_region)
+    return command, resolve_customer(conn, ws.id, ref, ws.default_region)
 
 
 def _entry(entry: Entry) -> dict:
@@ -74,16 +75,17 @@ def _print_changes(catalog: Catalog, name: str, entries: list[Entry]) -> None:
 def set_command(customer, status, note, workspace, as_json) -> None:
     """A manual change: STATUS named by key, label, emoji, prefix or track:key."""
     with unit_of_work() as conn:
-        catalog, customer_id = _customer(conn, workspace, customer)
+        command, customer_id = _customer(conn, workspace, customer)
+        catalog = command.catalog
         target = catalog.resolve(status)
         entries = assign_status(
             conn,
             catalog,
             customer_id,
             target,
-            actor=actor(),
+            actor=command.actor,
             note=note,
-            classify=classifier_for(conn, catalog),
+            classify=command.classify,
         )
         document = customer_documents(conn, load_catalog(conn, catalog.workspace_id), [customer_id])[0]
     if as_json:
@@ -102,7 +104,8 @@ def set_command(customer, status, note, workspace, as_json) -> None:
 def log_command(customer, outcome, via, note, workspace, as_json) -> None:
     """Logs an activity and its OUTCOME (key, label or alias such as vm, no-sale, in-progress)."""
     with unit_of_work() as conn:
-        catalog, customer_id = _customer(conn, workspace, customer)
+        command, customer_id = _customer(conn, workspace, customer)
+        catalog = command.catalog
         interaction = resolve_interaction(via)
         result = resolve_outcome(catalog, outcome)
         activity_id, entries = log_activity(
@@ -111,9 +114,9 @@ def log_command(customer, outcome, via, note, workspace, as_json) -> None:
             customer_id,
             result,
             interaction=interaction,
-            actor=actor(),
+            actor=command.actor,
             note=note,
-            classify=classifier_for(conn, catalog),
+            classify=command.classify,
         )
         document = customer_documents(conn, load_catalog(conn, catalog.workspace_id), [customer_id])[0]
     if as_json:
@@ -160,7 +163,8 @@ HISTORY_HEADERS = ["AT (UTC)", "TRACK", "CHANGE", "SOURCE", "ACTOR", "DECISION",
 def history_command(customer, workspace, as_json) -> None:
     """The customer's audit trail, oldest first: every change and every blocked decision."""
     with read_only() as conn:
-        catalog, customer_id = _customer(conn, workspace, customer)
+        command, customer_id = _customer(conn, workspace, customer)
+        catalog = command.catalog
         entries = history(conn, catalog.workspace_id, customer_id)
     if as_json:
         print_json(entries)
@@ -175,7 +179,8 @@ def history_command(customer, workspace, as_json) -> None:
 def why_command(customer, workspace, as_json) -> None:
     """For each track: the current status, the entry that put the customer there, and what was blocked since."""
     with read_only() as conn:
-        catalog, customer_id = _customer(conn, workspace, customer)
+        command, customer_id = _customer(conn, workspace, customer)
+        catalog = command.catalog
         document = customer_documents(conn, catalog, [customer_id])[0]
         entries = history(conn, catalog.workspace_id, customer_id)
     reasons = {}
@@ -222,7 +227,8 @@ def why_command(customer, workspace, as_json) -> None:
 def messages_command(customer, limit, workspace, as_json) -> None:
     """The conversation, oldest first by provider time."""
     with read_only() as conn:
-        catalog, customer_id = _customer(conn, workspace, customer)
+        command, customer_id = _customer(conn, workspace, customer)
+        catalog = command.catalog
         rows = conn.execute(
             select(M)
             .where(M.c.workspace_id == catalog.workspace_id, M.c.customer_id == customer_id)

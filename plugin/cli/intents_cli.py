@@ -8,9 +8,9 @@ from sqlalchemy import Connection
 
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, workspace_option
 from plugin.domain.catalog import Catalog
-from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.workspace.catalog import load_catalog
+from plugin.workspace.context import CommandContext
 from plugin.workspace.intent_model import correct_intent, list_corrections
 from plugin.workspace.intents import (
     assign_intent,
@@ -134,7 +134,7 @@ def correct(message_id, intent, workspace, as_json) -> None:
     a labelled example of the workspace: it changes no status and counts from the next training."""
     with unit_of_work() as conn:
         catalog = _catalog(conn, workspace)
-        correction = correct_intent(conn, catalog, message_id, intent, actor="cli", now=utcnow())
+        correction = correct_intent(CommandContext(conn, catalog, "cli"), message_id, intent)
     if as_json:
         print_json(correction.as_dict())
         return

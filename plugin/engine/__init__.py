@@ -4,8 +4,13 @@ This package's public API; its modules are private to it (the layers check says 
 
 from plugin.engine.customer_state import load_states
 from plugin.engine.delivery_status import record_delivery
-from plugin.engine.inbox import receive
-from plugin.engine.new_customers import create_customer, ensure_customers
+from plugin.engine.inbox import first_delivery, receive, receive_once, record_sent
+from plugin.engine.new_customers import (
+    attach_identity,
+    create_customer,
+    customer_of_identity,
+    ensure_customers,
+)
 from plugin.engine.replay import load_histories, load_history, starting_state, starting_states
 from plugin.engine.webhook_queue import KIND as WEBHOOK_KIND
 from plugin.engine.write_path import (
@@ -20,12 +25,17 @@ __all__ = [
     "WEBHOOK_KIND",
     "Recorded",
     "assign_status",
+    "attach_identity",
     "create_customer",
+    "customer_of_identity",
     "ensure_customers",
+    "first_delivery",
     "load_histories",
     "load_history",
     "load_states",
     "receive",
+    "receive_once",
+    "record_sent",
     "record_delivery",
     "record_message",
     "record_messages",

@@ -1,15 +1,19 @@
-"""Receiving messages from any channel: catalog, classifier and engine in one call (SPEC §3, §4)."""
+"""Receiving messages from any channel: catalog, classifier and engine in one call, once per delivery
+(SPEC §3, §4, §5)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from plugin.domain.events import MessageEvent
 from plugin.domain.optout import opt_change
+from plugin.engine.delivery_status import Delivery, record_delivery
 from plugin.engine.write_path import Recorded, record_messages
+from plugin.store.idempotency import remember, remembered
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import classifier_for
 
@@ -37,6 +41,45 @@ def _with_opt(event: MessageEvent) -> MessageEvent:
     change = opt_change(event.text)
     if change is None:
         return event
-    from dataclasses import replace
-
     return replace(event, opt=change)
+
+
+def receive_once(
+    conn: Connection,
+    workspace_id: int,
+    scope: str,
+    key: str,
+    events: Sequence[MessageEvent],
+    *,
+    now: datetime,
+    catalog_version: int | None = None,
+    answer: Callable[[list[Recorded]], str] = lambda recorded: "",
+) -> tuple[str, bool]:
+    """Receives `events` once per delivery `(scope, key)` (a web chat event id, a Slack event id) and
+    returns (answer, repeated). The first delivery stores the messages and remembers
+    `answer(recorded)` in the caller's transaction; a repeat changes nothing and gets the remembered
+    answer back. A concurrent first delivery loses on the key (IntegrityError) and its transaction
+    rolls back: run again, it is a repeat."""
+    first = remembered(conn, workspace_id, scope, key)
+    if first is not None:
+        return first[1], True
+    recorded = receive(conn, workspace_id, events, now=now, catalog_version=catalog_version) if events else []
+    body = answer(recorded)
+    remember(conn, workspace_id, scope, key, 200, body, now)
+    return body, False
+
+
+def first_delivery(conn: Connection, workspace_id: int, scope: str, key: str, now: datetime) -> bool:
+    """True the first time `(scope, key)` is delivered (a Slack button press, a modal), remembered in
+    the caller's transaction with the change it makes; False for a repeat, which must change nothing."""
+    return not receive_once(conn, workspace_id, scope, key, (), now=now)[1]
+
+
+def record_sent(
+    conn: Connection, event: MessageEvent, delivery_status: str, *, now: datetime
+) -> tuple[Recorded, Delivery | None]:
+    """An outbound message a channel has just sent: stored as the conversation's (the reply track
+    moves) with the provider's first delivery status, in the caller's transaction."""
+    recorded = receive(conn, event.workspace_id, [event], now=now)[0]
+    after = record_delivery(conn, event.workspace_id, event.channel, event.provider_id, delivery_status)
+    return recorded, after

@@ -185,3 +185,33 @@ def create_customer(
 def _first_stage_rank(catalog: Catalog) -> int:
     stage = catalog.tracks.get("stage")
     return stage.first.position if stage else 0
+
+
+_CUSTOMER_OF_IDENTITY = Prepared(
+    select(ID.c.customer_id).where(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
+)
+
+
+def customer_of_identity(conn: Connection, workspace_id: int, identity: str) -> int | None:
+    """The customer an identity belongs to, if any."""
+    row = _CUSTOMER_OF_IDENTITY.first(conn, {"w": workspace_id, "v": identity})
+    return row[0] if row else None
+
+
+def attach_identity(conn: Connection, workspace_id: int, customer_id: int, identity: str) -> int:
+    """Makes `identity` one of the customer's (a Slack Connect member speaking for the channel's
+    customer, a channel linked to a customer) and returns the customer it belongs to: `customer_id`,
+    or the customer it already belonged to, which the caller may refuse. Safe under concurrent
+    attachment: the identity's unique constraint decides, in a savepoint of the caller's transaction."""
+    known = customer_of_identity(conn, workspace_id, identity)
+    if known is not None:
+        return known
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(ID), {"workspace_id": workspace_id, "customer_id": customer_id, "value": identity}
+            )
+    except IntegrityError:
+        found = customer_of_identity(conn, workspace_id, identity)
+        return found if found is not None else customer_id
+    return customer_id

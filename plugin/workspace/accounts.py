@@ -24,20 +24,34 @@ class ChannelAccount:
     catalog_version: int | None = None
     settings: dict = field(default_factory=dict)
     number: str | None = None  # the workspace's Twilio number
+    account: str | None = None  # its Twilio Account SID
+    alert_channel: str | None = None  # the Slack channel its alerts and nudges go to
 
 
-_COLUMNS = (W.c.id, W.c.default_region, W.c.catalog_version, W.c.settings, W.c.twilio_number)
+_COLUMNS = (
+    W.c.id,
+    W.c.default_region,
+    W.c.catalog_version,
+    W.c.settings,
+    W.c.twilio_number,
+    W.c.twilio_account_sid,
+    W.c.alert_channel,
+)
 _BY_NUMBER = Prepared(select(W.c.twilio_auth_token, *_COLUMNS).where(W.c.twilio_number == bindparam("n")))
 _BY_TWILIO_ACCOUNT = Prepared(
     select(W.c.twilio_auth_token, *_COLUMNS).where(W.c.twilio_account_sid == bindparam("a")).order_by(W.c.id)
 )
 _BY_SLUG = Prepared(select(W.c.webchat_secret, *_COLUMNS).where(W.c.slug == bindparam("s")))
 _BY_SLACK_TEAM = Prepared(select(W.c.slack_bot_token, *_COLUMNS).where(W.c.slack_team_id == bindparam("t")))
+_TWILIO_OF = Prepared(select(W.c.twilio_auth_token, *_COLUMNS).where(W.c.id == bindparam("w")))
+_SLACK_OF = Prepared(select(W.c.slack_bot_token, *_COLUMNS).where(W.c.id == bindparam("w")))
 
 
 def _account(row) -> ChannelAccount:
-    secret, workspace_id, region, version, settings, number = row
-    return ChannelAccount(workspace_id, secret, region or "US", version, settings or {}, number)
+    secret, workspace_id, region, version, settings, number, account, alert_channel = row
+    return ChannelAccount(
+        workspace_id, secret, region or "US", version, settings or {}, number, account, alert_channel
+    )
 
 
 def sms_account_before_unit_of_work(conn: Connection, number: str) -> ChannelAccount | None:
@@ -74,3 +88,21 @@ def slack_account(conn: Connection, team_id: str) -> ChannelAccount | None:
     """The workspace installed in a Slack team; its secret is the bot token."""
     row = _BY_SLACK_TEAM.first(conn, {"t": team_id})
     return _account(row) if row else None
+
+
+def twilio_account_of(conn: Connection, workspace_id: int) -> ChannelAccount | None:
+    """The workspace's Twilio account (SID, auth token, number) for sending; None when it has none."""
+    row = _TWILIO_OF.first(conn, {"w": workspace_id})
+    account = _account(row) if row else None
+    if account is None or not (account.account and account.secret and account.number):
+        return None
+    return account
+
+
+def slack_account_of(conn: Connection, workspace_id: int) -> ChannelAccount | None:
+    """The workspace's Slack bot token and alert channel, for alerts; None without both."""
+    row = _SLACK_OF.first(conn, {"w": workspace_id})
+    account = _account(row) if row else None
+    if account is None or not (account.secret and account.alert_channel):
+        return None
+    return account

@@ -21,11 +21,11 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 import rules
-from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.errors import NotFound, StatushubError
 from plugin.store.db import reading, transaction
 from plugin.store.schema import IntentCorrection, IntentModel, Message, Workspace
+from plugin.workspace.context import CommandContext
 from plugin.workspace.intents import matcher_for, workspace_packs
 from plugin.workspace.workspaces import bump_catalog
 from rules.model import Model, ModelFormatError
@@ -142,12 +142,10 @@ class Correction(NamedTuple):
         }
 
 
-def correct_intent(
-    conn: Connection, catalog: Catalog, message_id: int, intent: str, *, actor: str, now: datetime
-) -> Correction:
+def correct_intent(command: CommandContext, message_id: int, intent: str) -> Correction:
     """Stores an agent's correction of an inbound message's intent as a labelled example of the
-    workspace. It changes no status; it counts from the next training."""
-    ws = catalog.workspace_id
+    workspace, with who made it. It changes no status; it counts from the next training."""
+    conn, ws, actor, now = command.conn, command.workspace_id, command.actor, command.now
     message = conn.execute(
         select(Message.id, Message.text, Message.direction, Message.intents).where(
             Message.workspace_id == ws, Message.id == message_id

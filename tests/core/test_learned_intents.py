@@ -15,6 +15,7 @@ from plugin.engine import assign_status, load_states, receive
 from plugin.store.db import reading, transaction
 from plugin.store.schema import IntentCorrection, IntentModel, Message, StatusChange, Workspace
 from plugin.workspace.catalog import load_catalog
+from plugin.workspace.context import CommandContext
 from plugin.workspace.intent_model import (
     RETRAIN_AFTER,
     correct_intent,
@@ -65,7 +66,9 @@ def teach(engine, ws: int, text: str, intent: str, times: int = 3) -> None:
     for n in range(times):
         [recorded] = send(engine, ws, inbound(ws, text, 900 + n, phone=f"+1555999000{n}"))
         with transaction(engine) as conn:
-            correct_intent(conn, load_catalog(conn, ws), recorded.message_id, intent, actor="dana", now=at(1))
+            correct_intent(
+                CommandContext(conn, load_catalog(conn, ws), "dana", at(1)), recorded.message_id, intent
+            )
     train_workspace(engine, ws, at(2))
 
 
@@ -128,14 +131,8 @@ def test_a_correction_changes_no_status_and_keeps_actor_and_previous_intents(eng
     [recorded] = send(engine, workspace, inbound(workspace, "how much is the blue one", 1))
     stage = stage_of(engine, workspace, recorded.customer_id)
     with transaction(engine) as conn:
-        correct_intent(
-            conn,
-            load_catalog(conn, workspace),
-            recorded.message_id,
-            "negotiate_price",
-            actor="dana",
-            now=at(3),
-        )
+        command = CommandContext(conn, load_catalog(conn, workspace), "dana", at(3))
+        correct_intent(command, recorded.message_id, "negotiate_price")
     assert stage_of(engine, workspace, recorded.customer_id) == stage
     with reading(engine) as conn:
         [found] = list_corrections(conn, workspace)
@@ -146,7 +143,9 @@ def test_a_correction_changes_no_status_and_keeps_actor_and_previous_intents(eng
 def test_an_unknown_intent_is_refused_and_stores_nothing(engine, workspace, intent):
     [recorded] = send(engine, workspace, inbound(workspace, "hello", 1))
     with pytest.raises(StatushubError) as error, transaction(engine) as conn:
-        correct_intent(conn, load_catalog(conn, workspace), recorded.message_id, intent, actor="x", now=at(2))
+        correct_intent(
+            CommandContext(conn, load_catalog(conn, workspace), "x", at(2)), recorded.message_id, intent
+        )
     assert "ask_price" in error.value.choices and "none" in error.value.choices
     with reading(engine) as conn:
         assert conn.execute(select(IntentCorrection)).all() == []
@@ -160,7 +159,7 @@ def test_another_workspaces_message_is_not_found(engine, workspace):
     [theirs] = send(engine, other, inbound(other, "hello", 1))
     with pytest.raises(NotFound), transaction(engine) as conn:
         correct_intent(
-            conn, load_catalog(conn, workspace), theirs.message_id, "greeting", actor="x", now=at(2)
+            CommandContext(conn, load_catalog(conn, workspace), "x", at(2)), theirs.message_id, "greeting"
         )
 
 
@@ -173,11 +172,13 @@ def test_the_worker_retrains_after_twenty_new_corrections(engine, workspace):
     with transaction(engine) as conn:
         catalog = load_catalog(conn, workspace)
         for r in recorded[:-1]:
-            correct_intent(conn, catalog, r.message_id, "none", actor="dana", now=at(3))
+            correct_intent(CommandContext(conn, catalog, "dana", at(3)), r.message_id, "none")
     assert retrain_due(engine, at(10)) == 0  # 19: not yet
     with transaction(engine) as conn:
         correct_intent(
-            conn, load_catalog(conn, workspace), recorded[-1].message_id, "none", actor="dana", now=at(3)
+            CommandContext(conn, load_catalog(conn, workspace), "dana", at(3)),
+            recorded[-1].message_id,
+            "none",
         )
     assert retrain_due(engine, at(10)) == 1
     with reading(engine) as conn:

@@ -25,7 +25,6 @@ from plugin.domain.errors import Conflict, NotAllowed, StatushubError
 from plugin.domain.identities import phone_identity
 from plugin.engine import assign_status
 from plugin.store.schema import Customer, Workspace
-from plugin.workspace.intents import classifier_for
 
 C = Customer.__table__
 TAGS = ("customers",)
@@ -210,7 +209,7 @@ def merge(call: Call, customer_id: int):
         call.body["other_id"],
         actor=call.actor,
         picks=call.body["picks"],
-        classify=classifier_for(call.conn, call.catalog),
+        classify=call.command.classify,
     )
     return {"customer_id": customer_id, "merged": call.body["other_id"], "statuses": statuses}
 
@@ -261,7 +260,7 @@ def set_status(call: Call, customer_id: int):
         status,
         actor=call.actor,
         note=call.body["note"],
-        classify=classifier_for(call.conn, call.catalog),
+        classify=call.command.classify,
     )
     return _change(call, customer_id, entries)
 
@@ -301,6 +300,6 @@ def activity(call: Call, customer_id: int):
         actor=call.actor,
         note=call.body["note"],
         explain=call.body["explain"],
-        classify=classifier_for(call.conn, call.catalog),
+        classify=call.command.classify,
     )
     return _change(call, customer_id, entries, activity_id)

@@ -7,17 +7,21 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from flask import Blueprint, Response, g, request
 from marshmallow import Schema, ValidationError
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from plugin.app.errors import error_response
+from plugin.domain.catalog import Catalog
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import Conflict, NotAllowed, StatushubError, UnknownCustomer
 from plugin.store.db import reading, transaction
 from plugin.store.idempotency import remember, remembered
 from plugin.workspace.catalog import load_catalog
+from plugin.workspace.context import CommandContext
 from plugin.workspace.workspaces import TokenOwner, authenticate_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -49,14 +53,19 @@ class Call:
     """What a route function gets: the caller, the transaction, the catalog, parsed body and query."""
 
     owner: TokenOwner
-    conn: object
-    catalog: object
+    conn: Connection
+    catalog: Catalog
     body: dict
     query: dict
 
     @property
     def actor(self) -> str:
         return self.owner.name
+
+    @cached_property
+    def command(self) -> CommandContext:
+        """The command context of this call: its transaction, catalog, token name, clock, classifier."""
+        return CommandContext(self.conn, self.catalog, self.actor)
 
 
 def _load(schema: type[Schema], data, where: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
-from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.workspace.intent_model import correct_intent
 from plugin.workspace.intents import (
@@ -96,7 +95,5 @@ def unassign(call: Call, name: str):
 )
 def correct(call: Call, message_id: int):
     # Agents may correct; the correction changes no status and counts from the next training (SPEC §4).
-    found = correct_intent(
-        call.conn, call.catalog, message_id, call.body["intent"], actor=call.actor, now=utcnow()
-    )
+    found = correct_intent(call.command, message_id, call.body["intent"])
     return found.as_dict()

@@ -1,17 +1,17 @@
-"""Sending a message to a customer over the API (SMS through the SMS adapter's sender)."""
+"""Sending a message to a customer over the API, through the sender the SMS adapter registered."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-from flask import Response, current_app, request
+from flask import Response, request
 
+from plugin.app import hub
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
 from plugin.customers.queries import customer_row
 from plugin.domain.clock import utcnow
-from plugin.store.db import transaction
 from plugin.store.idempotency import remember, remembered
 
 
@@ -28,8 +28,6 @@ from plugin.store.idempotency import remember, remembered
 def send(call: Call, customer_id: int):
     # Twilio is called outside any open write transaction (a slow provider must not hold the database),
     # so the Idempotency-Key is checked before and remembered just after, in its own transaction.
-    from adapters.sms.send import send_sms  # wiring may import adapters; the core never does
-
     ws = call.owner.workspace_id
     customer_row(call.conn, ws, customer_id)
     key = request.headers.get("Idempotency-Key")
@@ -39,14 +37,17 @@ def send(call: Call, customer_id: int):
         hit = remembered(call.conn, ws, scope, key)
         if hit is not None:
             return Response(hit[1], status=hit[0], mimetype="application/json")
-    sent = send_sms(current_app._get_current_object(), ws, customer_id, call.body["text"], "agent")
+    sent = hub().outbound("sms")(ws, customer_id, call.body["text"], "agent")
     body = s.MessageSent().dump(
-        {"customer_id": customer_id, "message_id": sent.message_id, "provider_id": sent.sid, "channel": "sms"}
+        {
+            "customer_id": customer_id,
+            "message_id": sent.message_id,
+            "provider_id": sent.provider_id,
+            "channel": "sms",
+        }
     )
     text = json.dumps(body)
     if key:
-        from plugin.app import hub
-
-        with transaction(hub().engine) as conn:
+        with hub().transaction() as conn:
             remember(conn, ws, scope, key, 201, text, utcnow())
     return Response(text, status=201, mimetype="application/json")

@@ -9,11 +9,12 @@ from functools import wraps
 
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from plugin.app.console import bp, log
 from plugin.store.db import reading
 from plugin.store.schema import ApiToken
+from plugin.workspace.context import CommandContext, command_context
 from plugin.workspace.workspaces import authenticate_token, require_admin
 
 OPEN_ENDPOINTS = {"console.signin", "console.static"}
@@ -61,6 +62,12 @@ def engine():
     from plugin.app import hub
 
     return hub().engine
+
+
+def command(conn: Connection) -> CommandContext:
+    """The signed-in visitor's command context in `conn`'s unit of work, built once per request."""
+    me = visitor()
+    return command_context(conn, me.workspace_id, me.actor)
 
 
 @bp.before_request

@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, and_, func, select
 
 from plugin.app.console import bp
-from plugin.app.console.auth import engine, safe_back, visitor
+from plugin.app.console.auth import command, engine, safe_back, visitor
 from plugin.customers.naming import resolve_customer
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware, utcnow
@@ -16,7 +16,6 @@ from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Customer, CustomerStatus
 from plugin.workspace.catalog import load_catalog
-from plugin.workspace.intents import classifier_for
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 PAGE = 50  # rows of the priority queue per page
@@ -140,7 +139,8 @@ def move_card():
     me = visitor()
     customer_id = request.form.get("customer", type=int)
     with transaction(engine()) as conn:
-        catalog = load_catalog(conn, me.workspace_id)
+        cmd = command(conn)
+        catalog = cmd.catalog
         cid = resolve_customer(conn, me.workspace_id, f"#{customer_id}" if customer_id else "")
         target = catalog.resolve(request.form.get("status", ""), track="stage")
         assign_status(
@@ -150,6 +150,6 @@ def move_card():
             target,
             actor=me.actor,
             note=request.form.get("note", ""),
-            classify=classifier_for(conn, catalog),
+            classify=cmd.classify,
         )
     return redirect(safe_back(request.form.get("back"), url_for("console.board")))

@@ -6,7 +6,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, or_, select
 
 from plugin.app.console import bp
-from plugin.app.console.auth import engine, safe_back, visitor
+from plugin.app.console.auth import command, engine, safe_back, visitor
 from plugin.customers.activities import INTERACTIONS, log_activity, resolve_interaction, resolve_outcome
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import utcnow
@@ -17,7 +17,6 @@ from plugin.store.db import reading, transaction
 from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intent_model import correct_intent, intent_choices
-from plugin.workspace.intents import classifier_for
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 MESSAGES = 200  # the newest ones, shown oldest first
@@ -153,11 +152,8 @@ def correct_message_intent(customer_id: int, message_id: int):
     """The "wrong intent?" control: stores the agent's correction; no status changes (SPEC §4)."""
     me = visitor()
     with transaction(engine()) as conn:
-        catalog = load_catalog(conn, me.workspace_id)
         customer_row(conn, me.workspace_id, customer_id)
-        correct_intent(
-            conn, catalog, message_id, request.form.get("intent", ""), actor=me.actor, now=utcnow()
-        )
+        correct_intent(command(conn), message_id, request.form.get("intent", ""))
     return redirect(url_for("console.customer", customer_id=customer_id) + f"#message-{message_id}")
 
 
@@ -165,7 +161,8 @@ def correct_message_intent(customer_id: int, message_id: int):
 def set_status(customer_id: int):
     me = visitor()
     with transaction(engine()) as conn:
-        catalog = load_catalog(conn, me.workspace_id)
+        cmd = command(conn)
+        catalog = cmd.catalog
         customer_row(conn, me.workspace_id, customer_id)
         target = catalog.resolve(request.form.get("status", ""))
         assign_status(
@@ -175,7 +172,7 @@ def set_status(customer_id: int):
             target,
             actor=me.actor,
             note=request.form.get("note", "").strip(),
-            classify=classifier_for(conn, catalog),
+            classify=cmd.classify,
             now=utcnow(),
         )
     return redirect(safe_back(request.form.get("back"), url_for("console.customer", customer_id=customer_id)))
@@ -185,7 +182,8 @@ def set_status(customer_id: int):
 def log_outcome(customer_id: int):
     me = visitor()
     with transaction(engine()) as conn:
-        catalog = load_catalog(conn, me.workspace_id)
+        cmd = command(conn)
+        catalog = cmd.catalog
         customer_row(conn, me.workspace_id, customer_id)
         outcome = resolve_outcome(catalog, request.form.get("outcome", ""))
         log_activity(
@@ -196,6 +194,6 @@ def log_outcome(customer_id: int):
             interaction=resolve_interaction(request.form.get("interaction", "call")),
             actor=me.actor,
             note=request.form.get("note", "").strip(),
-            classify=classifier_for(conn, catalog),
+            classify=cmd.classify,
         )
     return redirect(url_for("console.customer", customer_id=customer_id))

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from adapters.slack import blocks
-from adapters.slack.snapshots import Card, Changed, Lead, Said
+from plugin.customers.cards import Card, Changed, Lead, Said
 from plugin.domain.errors import UnknownStatus
 from tests.adapters.slack.test_grammar import CATALOG
 

@@ -53,7 +53,7 @@ def test_send_goes_through_twilio_and_moves_reply_to_no_reply(app, engine, works
     post_inbound(client, inbound_form("SM1", "is the blue one available?"))
     responses.post(MESSAGES_URL, json=twilio_created("SMout1"), status=201)
     sent = send_sms(app, workspace, customer_id(engine), "Yes, we have it in stock!")
-    assert sent.sid == "SMout1" and sent.statuses["reply"] == "no_reply"
+    assert sent.provider_id == "SMout1" and sent.statuses["reply"] == "no_reply"
     request = responses.calls[0].request
     form = {k: v[0] for k, v in parse_qs(request.body).items()}
     assert form == {
@@ -88,7 +88,7 @@ def test_start_clears_the_opt_out(app, engine, workspace):
     post_inbound(client, inbound_form("SM2", "start"))
     assert not opted_out(engine)
     responses.post(MESSAGES_URL, json=twilio_created("SMout1"), status=201)
-    assert send_sms(app, workspace, customer_id(engine), "Welcome back").sid == "SMout1"
+    assert send_sms(app, workspace, customer_id(engine), "Welcome back").provider_id == "SMout1"
 
 
 def test_stop_please_is_a_message_not_an_opt_out(app, engine):

@@ -1,4 +1,4 @@
-"""What Slack shows, read from the store: a customer's card, the leads on a status, the stage funnel."""
+"""A customer's card, the leads on a status and the stage funnel, as chat surfaces (Slack) show them."""
 
 from __future__ import annotations
 
