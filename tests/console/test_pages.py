@@ -460,7 +460,7 @@ def test_wrong_intent_control_stores_a_correction_and_changes_no_status(agent, e
     assert refused.status_code == 400
     with engine.connect() as conn:
         assert conn.execute(select(IntentCorrection.intent, IntentCorrection.actor)).all() == [
-            ("negotiate_price", "alice")
+            ("negotiate_price", "console:alice")
         ]
         assert conn.execute(select(StatusChange)).all() == audit
 
