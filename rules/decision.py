@@ -3,7 +3,7 @@
 A message whose rule intents assign no stage goes to the model. At or above the threshold the model's
 intent comes first among the intents and its assignment applies (worked out by the matcher, so the
 workspace's template and overrides count); below it the intent is only a suggestion and assigns
-nothing. The model's `none` and an intent the rules already found add nothing.
+nothing. The model's `none`, an intent the rules already found, and an intent the packs do not define add nothing.
 
     decide("do u ship to cebu", matcher, model, template="online-store")
     # Decision(intents=("ask_shipping",), assign={"stage": "hot_lead"}, source="model", confidence=0.97)
@@ -107,7 +107,9 @@ def combine(
 ) -> Decision:
     """Join the rules' match and the model's prediction for a message the rules left without a stage."""
     intent, confidence = prediction
-    if intent == NONE or intent in ruled.intents:
+    # `none`, an intent the rules found already, or one these packs do not define (a model trained
+    # with other packs) adds nothing.
+    if intent == NONE or intent in ruled.intents or not matcher.knows(intent):
         return _from_rules(ruled)
     intents = (intent, *ruled.intents)
     if confidence >= threshold:

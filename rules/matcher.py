@@ -105,6 +105,10 @@ class Matcher:
                 assign.setdefault(track, status)
         return assign
 
+    def knows(self, name: str) -> bool:
+        """True when `name` is an intent of the packs."""
+        return name in self._index
+
     def assignment(
         self, name: str, *, template: str | None = None, overrides: Overrides | None = None
     ) -> dict[str, str]:

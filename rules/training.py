@@ -42,7 +42,7 @@ class Example(NamedTuple):
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Hyper-parameters, chosen by cross-validation on the corpus's train part (see rules/corpus/README.md)."""
+    """Hyper-parameters, chosen by cross-validation on the corpus's train part (bench/model_cv.py)."""
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
     # Inverse regularization strength of the logistic regression.

@@ -79,6 +79,10 @@ def test_none_or_an_intent_the_rules_found_adds_nothing(shipped_matcher):
     assert decide("thank you!", shipped_matcher, model) == Decision(("thanks_satisfied",), {}, "rule", None)
 
 
+def test_an_intent_the_packs_do_not_define_is_ignored(shipped_matcher):
+    assert decide("zq", shipped_matcher, Scripted({"zq": ("book_table", 0.99)})) == Decision()
+
+
 def test_decide_many_is_decide_for_each_message(shipped_matcher):
     answers = {"zq": ("payment_sent", 0.9), "zz": ("ask_specs", 0.2), "thank you!": ("place_order", 0.7)}
     texts = ["zq", "how do I pay?", "zz", "ok", "thank you!"]

@@ -45,10 +45,10 @@ def test_no_match_examples_are_labelled_by_what_the_rules_make_of_them(shipped_m
     assert examples[("don't need shipping", "ignore")] == NONE
 
 
-def test_three_corrections_of_a_new_phrase_flip_its_prediction(shipped_matcher):
+def test_three_corrections_of_a_new_phrase_flip_its_prediction(shipped_matcher, fitted):
     corpus = load_corpus("train")
     phrase = "zorblax the quintuple bundle"
-    before, _ = fit(training_examples(shipped_matcher, corpus))
+    before, _ = fitted  # the same packs and corpus, without corrections
     assert before.predict(phrase).intent != "place_order"
     corrections = [(phrase, "place_order")] * 3
     after, _ = fit(training_examples(shipped_matcher, corpus, corrections))
@@ -79,20 +79,21 @@ def test_training_gives_identical_bytes_whatever_the_hash_seed():
         "from rules.corpus import load_corpus\n"
         "from rules.training import train_model\n"
         "matcher = rules.compile_packs(rules.load_packs(['sales_en', 'sales_th']))\n"
-        "model = train_model(matcher, corpus=load_corpus()[:400])\n"
+        "model = train_model(matcher, corpus=load_corpus()[:300])\n"
         "print(hashlib.sha256(model.to_bytes()).hexdigest())\n"
     )
-    digests = {
-        subprocess.run(
+    runs = [
+        subprocess.Popen(
             [sys.executable, "-c", script],
             cwd=ROOT,
             env={"PYTHONHASHSEED": seed, "PATH": ""},
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            check=True,
-        ).stdout
+        )
         for seed in ("1", "2")
-    }
+    ]
+    digests = {run.communicate()[0] for run in runs}
+    assert all(run.returncode == 0 for run in runs)
     assert len(digests) == 1
 
 
