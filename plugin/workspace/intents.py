@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
@@ -16,6 +15,7 @@ from plugin.domain.errors import StatushubError
 from plugin.domain.fold import Classifier
 from plugin.domain.templates import known_statuses
 from plugin.store.schema import IntentAssignment, WorkspacePack
+from plugin.store.versioned import ByCatalogVersion
 from plugin.workspace.workspaces import bump_catalog
 
 
@@ -54,25 +54,19 @@ def workspace_overrides(conn: Connection, workspace_id: int) -> dict[str, dict[s
     return overrides
 
 
-_classifiers: dict[tuple[object, int, int], Classifier] = {}
-_lock = threading.Lock()
+_classifiers: ByCatalogVersion[Classifier] = ByCatalogVersion()
 
 
 def classifier_for(conn: Connection, catalog: Catalog) -> Classifier:
     """The engine's classifier for this workspace; cached by catalog version, which every pack or
     assignment change bumps, so no process ever classifies with stale rules."""
-    key = (conn.engine.url, catalog.workspace_id, catalog.version)
-    found = _classifiers.get(key)
-    if found is not None:
-        return found
-    classify = build_classifier(
-        catalog, workspace_packs(conn, catalog.workspace_id), workspace_overrides(conn, catalog.workspace_id)
+    ws = catalog.workspace_id
+    return _classifiers.get(
+        conn,
+        ws,
+        catalog.version,
+        lambda: build_classifier(catalog, workspace_packs(conn, ws), workspace_overrides(conn, ws)),
     )
-    with _lock:
-        if len(_classifiers) > 256:
-            _classifiers.clear()
-        _classifiers[key] = classify
-    return classify
 
 
 def build_classifier(catalog: Catalog, packs: tuple[str, ...], overrides: dict) -> Classifier:
