@@ -77,7 +77,7 @@ def where_clause(catalog: Catalog, flt: CustomerFilter) -> list:
             # positions are unique, so the rank names the status. Filtering on them alone lets the
             # priority index serve the page in order and stop after `limit` rows (bench/queries.py:
             # with the customer_statuses semi-join instead, PostgreSQL misjudges the correlation
-            # and plans a parallel scan that costs ~10 ms to start).
+            # and plans a parallel scan that is slow to start).
             stage = [catalog.by_id[i] for i in ids]
             conds.append(C.c.priority_rank.in_(sorted({s.position for s in stage})))
             opens = {not s.terminal for s in stage}
@@ -223,12 +223,6 @@ def list_customers(
     rows = rows[:limit]
     items = summaries(conn, catalog, rows)
     return Page(items, encode_cursor(flt.sort, rows[-1]) if more and rows else None)
-
-
-def all_matching_ids(conn: Connection, catalog: Catalog, flt: CustomerFilter) -> list[int]:
-    return list(
-        conn.execute(select(C.c.id).where(*where_clause(catalog, flt)).order_by(*_order(flt.sort))).scalars()
-    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -73,7 +73,7 @@ def build_classifier(catalog: Catalog, packs: tuple[str, ...], overrides: dict) 
     matcher = matcher_for(packs) if packs else None
     template = catalog.template
     # What each set of matched intents assigns, and which intent assigns each track: the same few sets
-    # recur, and working them out again (and building the result) cost ~3 µs a message on the batch path.
+    # recur, and working them out again (and building the result) each time shows on the batch path.
     decided: dict[tuple[str, ...], Classified] = {}
 
     def classify(text: str, channel: str, current: dict[str, str]) -> Classified:
