@@ -12,7 +12,7 @@ def post_worker_init(worker):
 
     shipped_model(DEFAULT_PACKS)
     # Everything loaded so far (Flask, SQLAlchemy, the Twilio and Slack clients, the app) lives as long
-    # as the worker: frozen, the cyclic collector stops walking it on every full collection. Measured
-    # in-process: ~7% less CPU per inbound SMS webhook (817 -> 769 µs), less on /healthz.
+    # as the worker: frozen, the cyclic collector stops walking it on every full collection
+    # (bench/FIGURES.md).
     gc.collect()
     gc.freeze()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 
 from flask import Flask, request
 from slack_bolt import App, BoltResponse
@@ -24,7 +23,6 @@ from plugin.automation.outbox import SENDERS_KEY
 from plugin.workspace.accounts import slack_account
 
 log = logging.getLogger("statushub.slack")
-DEFAULT_COMMANDS = {"status": "/status", "log": "/log", "leads": "/leads"}
 
 
 def authorize(enterprise_id, team_id, logger):
@@ -43,16 +41,7 @@ def authorize(enterprise_id, team_id, logger):
     )
 
 
-def command_names(env=None) -> dict[str, str]:
-    """Command names are configurable (STATUSHUB_SLACK_STATUS_COMMAND etc.); these are the defaults."""
-    env = os.environ if env is None else env
-    return {
-        key: env.get(f"STATUSHUB_SLACK_{key.upper()}_COMMAND") or default
-        for key, default in DEFAULT_COMMANDS.items()
-    }
-
-
-def build_bolt(signing_secret: str, api_url: str) -> App:
+def build_bolt(signing_secret: str, api_url: str, command_names: dict[str, str]) -> App:
     from adapters.slack import actions, commands, events, home
 
     bolt = App(
@@ -76,7 +65,7 @@ def build_bolt(signing_secret: str, api_url: str) -> App:
             headers={"content-type": "application/json"},
         )
 
-    commands.register(bolt, command_names())
+    commands.register(bolt, command_names)
     actions.register(bolt)
     home.register(bolt)
     events.register(bolt)
@@ -94,7 +83,7 @@ def init_app(app: Flask) -> None:
     if not settings.slack_signing_secret:
         log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is off")
         return
-    bolt = build_bolt(settings.slack_signing_secret, settings.slack_api_url)
+    bolt = build_bolt(settings.slack_signing_secret, settings.slack_api_url, dict(settings.slack_commands))
     handler = SlackRequestHandler(bolt)
     app.extensions["statushub_slack"] = bolt
 

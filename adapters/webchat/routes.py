@@ -14,10 +14,10 @@ import time
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
-from adapters.webchat import signature
 from adapters.webchat.parse import parse_event, workspace_slug
 from plugin.app import hub
 from plugin.customers.naming import customer_name
+from plugin.domain import signatures
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.engine import Recorded, receive_once
@@ -42,10 +42,10 @@ def _refuse(reason: str) -> BadSignature:
 def events():
     h = hub()
     raw = request.get_data(cache=False)  # over 1 MiB: Flask raises 413 here, before anything is read
-    parsed = signature.parse_header(request.headers.get("X-Statushub-Signature"))
+    parsed = signatures.parse_header(request.headers.get("X-Statushub-Signature"))
     if parsed is None:
         raise _refuse("missing or malformed signature header")
-    if not signature.is_fresh(parsed, time.time()):
+    if not signatures.is_fresh(parsed, time.time()):
         raise _refuse("stale or future timestamp")
     document = _document(raw)
     slug = workspace_slug(document)
@@ -55,7 +55,7 @@ def events():
         account = webchat_account(conn, slug)
         if account is None or not account.secret:
             raise _refuse("unknown workspace or no web chat secret")
-        if not signature.matches(account.secret, parsed, raw):
+        if not signatures.matches(account.secret, parsed, raw):
             raise _refuse("bad signature")
         event = parse_event(document, account.workspace_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
@@ -40,17 +40,11 @@ def hub() -> Hub:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """The hub. `test_config` may set DATABASE_URL, SLACK_SIGNING_SECRET, PUBLIC_URL, SLACK_API_URL."""
-    settings = Settings.from_env()
-    overrides = {k.lower(): v for k, v in (test_config or {}).items()}
-    settings = Settings(
-        database_url=overrides.get("database_url", settings.database_url),
-        slack_signing_secret=overrides.get("slack_signing_secret", settings.slack_signing_secret),
-        public_url=overrides.get("public_url", settings.public_url),
-        slack_api_url=overrides.get("slack_api_url", settings.slack_api_url),
-        behind_proxy=overrides.get("behind_proxy", settings.behind_proxy),
-        secret_key=overrides.get("secret_key", settings.secret_key),
-    )
+    """The hub. `test_config` may set any setting by name (DATABASE_URL, SLACK_SIGNING_SECRET,
+    PUBLIC_URL, SLACK_API_URL, ...) over what the environment says; TESTING is Flask's."""
+    known = {f.name for f in fields(Settings)}
+    overrides = {k.lower(): v for k, v in (test_config or {}).items() if k.lower() in known}
+    settings = replace(Settings.from_env(), **overrides)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))

@@ -16,6 +16,11 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     behind_proxy: bool = False
     secret_key: str | None = None
+    slack_commands: tuple[tuple[str, str], ...] = (
+        ("status", "/status"),
+        ("log", "/log"),
+        ("leads", "/leads"),
+    )
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -27,4 +32,9 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL") or "https://slack.com/api/",
             behind_proxy=(env.get("STATUSHUB_BEHIND_PROXY", "").lower() in ("1", "true", "yes")),
             secret_key=env.get("STATUSHUB_SECRET_KEY") or None,
+            # STATUSHUB_SLACK_STATUS_COMMAND etc. rename the slash commands
+            slack_commands=tuple(
+                (key, env.get(f"STATUSHUB_SLACK_{key.upper()}_COMMAND") or default)
+                for key, default in cls.slack_commands
+            ),
         )

@@ -35,7 +35,6 @@ GIVE_UP_AFTER = timedelta(hours=24)
 # The wiring fills these in app.extensions (the core never imports an adapter): each adapter's
 # init_app registers the senders of its outbox kinds; other parts may add periodic worker tasks.
 SENDERS_KEY = "statushub_senders"  # {outbox kind: Sender}
-TASKS_KEY = "statushub_worker_tasks"  # [callable(engine, now)], e.g. time rules
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -16,6 +14,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from plugin.automation.outbox import Job, Undeliverable
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import NotFound, StatushubError
+from plugin.domain.signatures import header
 from plugin.engine import WEBHOOK_KIND
 from plugin.store.db import reading
 from plugin.store.schema import Customer, Identity, OutboxItem, WebhookSubscription, Workspace
@@ -83,10 +82,8 @@ def unsubscribe(conn: Connection, workspace_id: int, sub_id: int) -> None:
 
 
 def sign(secret: str, body: bytes, t: int | None = None) -> str:
-    """`t=<unix>,v1=<hex>`: HMAC-SHA256 of "<t>.<raw body>" with the subscription's secret."""
-    t = int(time.time()) if t is None else t
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+    """The subscription's signature header for `body`, made as web chat requests are signed."""
+    return header(secret, int(time.time()) if t is None else t, body)
 
 
 def send_webhook(engine: Engine, job: Job) -> None:

@@ -19,7 +19,7 @@ from plugin.cli.output import (
 )
 from plugin.customers.activities import log_activity, resolve_interaction, resolve_outcome
 from plugin.customers.naming import resolve_customer
-from plugin.customers.queries import history
+from plugin.customers.queries import entry_dict, history
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import Entry
@@ -38,22 +38,6 @@ def _customer(conn: Connection, workspace: str | None, ref: str) -> tuple[Comman
     ws = get_workspace(conn, workspace)
     command = command_context(conn, ws.id, actor(), region=ws.default_region)
     return command, resolve_customer(conn, ws.id, ref, ws.default_region)
-
-
-def _entry(entry: Entry) -> dict:
-    return {
-        "track": entry.track,
-        "from": entry.from_status,
-        "to": entry.to_status,
-        "source": entry.source,
-        "actor": entry.actor,
-        "note": entry.note,
-        "applied": entry.applied,
-        "reason": entry.reason,
-        "message_id": entry.message_id,
-        "confidence": entry.confidence,
-        "at": aware(entry.at).isoformat(),
-    }
 
 
 def _print_changes(catalog: Catalog, name: str, entries: list[Entry]) -> None:
@@ -89,7 +73,7 @@ def set_command(customer, status, note, workspace, as_json) -> None:
         )
         document = customer_documents(conn, load_catalog(conn, catalog.workspace_id), [customer_id])[0]
     if as_json:
-        print_json({"customer": document, "changes": [_entry(e) for e in entries]})
+        print_json({"customer": document, "changes": [entry_dict(e) for e in entries]})
         return
     _print_changes(catalog, f"#{customer_id} {document['name']}", entries)
 
@@ -129,7 +113,7 @@ def log_command(customer, outcome, via, note, workspace, as_json) -> None:
                     "note": note,
                 },
                 "customer": document,
-                "changes": [_entry(e) for e in entries],
+                "changes": [entry_dict(e) for e in entries],
             }
         )
         return

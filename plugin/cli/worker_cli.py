@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from plugin.automation.outbox import SENDERS_KEY, TASKS_KEY, run_due
+from plugin.automation.outbox import SENDERS_KEY, run_due
 from plugin.domain.clock import utcnow
 
 log = logging.getLogger("statushub.worker")
@@ -33,14 +33,12 @@ def worker_command(once: bool, poll: float) -> None:
     app = create_app()
     engine = app.extensions["statushub"].engine
     senders = dict(app.extensions.get(SENDERS_KEY, {}))
-    tasks = list(app.extensions.get(TASKS_KEY, []))
     from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
 
     senders.setdefault(webhooks.KIND, webhooks.send_webhook)
     from plugin.workspace.intent_model import retrain_due  # a model learns its corrections (SPEC §4)
 
-    automation = (time_rules.evaluate_time_rules, nudges.scan_nudges, retrain_due)
-    tasks += [t for t in automation if t not in tasks]
+    tasks = [time_rules.evaluate_time_rules, nudges.scan_nudges, retrain_due]
 
     if not once:
         click.echo("worker running; SIGTERM stops it after the item in hand", err=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from plugin.customers.read_model import current_statuses, linked_warnings, priority_queue
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware
 from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
@@ -70,7 +71,7 @@ def card(conn: Connection, catalog: Catalog, customer_id: int) -> Card:
     identities = conn.execute(
         select(ID.c.value).where(ID.c.workspace_id == ws, ID.c.customer_id == customer_id).order_by(ID.c.id)
     ).scalars()
-    statuses = statuses_of(conn, catalog, customer_id)
+    statuses = current_statuses(conn, catalog, customer_id)
     said = conn.execute(
         select(M.c.direction, M.c.sender, M.c.text, M.c.provider_at)
         .where(M.c.workspace_id == ws, M.c.customer_id == customer_id)
@@ -91,64 +92,14 @@ def card(conn: Connection, catalog: Catalog, customer_id: int) -> Card:
         statuses,
         tuple(Said(r.direction, r.sender, r.text, aware(r.provider_at)) for r in reversed(said)),
         aware(row.waiting_since) if row.waiting_since else None,
-        tuple(warnings(conn, catalog, customer_id)),
+        tuple(w.text for w in linked_warnings(conn, catalog, customer_id)),
         tuple(Changed(r.track, r.from_status, r.to_status, r.source, r.actor, aware(r.at)) for r in history),
     )
 
 
-def statuses_of(conn: Connection, catalog: Catalog, customer_id: int) -> dict[str, StatusInfo]:
-    rows = conn.execute(
-        select(CS.c.status_id).where(
-            CS.c.workspace_id == catalog.workspace_id, CS.c.customer_id == customer_id
-        )
-    ).scalars()
-    found = {s.track: s for s in (catalog.by_id.get(sid) for sid in rows) if s is not None}
-    return {key: found[key] for key in catalog.tracks if key in found}
-
-
-def warnings(conn: Connection, catalog: Catalog, customer_id: int) -> list[str]:
-    """Linked customers on an alerting `attention` status (caution, do_not_serve), either link direction."""
-    attention = catalog.tracks.get("attention")
-    if attention is None:
-        return []
-    alerting = [s.id for s in attention.statuses if s.alert]
-    if not alerting:
-        return []
-    ws = catalog.workspace_id
-    linked = select(L.c.other_id.label("cid")).where(L.c.workspace_id == ws, L.c.customer_id == customer_id)
-    linked = linked.union(
-        select(L.c.customer_id.label("cid")).where(L.c.workspace_id == ws, L.c.other_id == customer_id)
-    ).subquery()
-    rows = conn.execute(
-        select(C.c.id, C.c.name, CS.c.status_id)
-        .join(CS, (CS.c.workspace_id == C.c.workspace_id) & (CS.c.customer_id == C.c.id))
-        .where(
-            C.c.workspace_id == ws,
-            C.c.id.in_(select(linked.c.cid)),
-            CS.c.track_id == attention.id,
-            CS.c.status_id.in_(alerting),
-        )
-        .order_by(C.c.id)
-    ).all()
-    return [f"linked to {r.name} (#{r.id}), {catalog.by_id[r.status_id].badge}" for r in rows]
-
-
 def leads(conn: Connection, catalog: Catalog, status: StatusInfo, limit: int = LEADS_SHOWN) -> list[Lead]:
-    """Customers on `status`, highest priority first (open, highest stage, longest waiting)."""
-    ws = catalog.workspace_id
-    rows = conn.execute(
-        select(C.c.id, C.c.name, C.c.waiting_since)
-        .join(CS, (CS.c.workspace_id == C.c.workspace_id) & (CS.c.customer_id == C.c.id))
-        .where(C.c.workspace_id == ws, CS.c.status_id == status.id, C.c.archived_at.is_(None))
-        .order_by(
-            C.c.priority_open.desc(),
-            C.c.priority_rank.desc(),
-            C.c.waiting_since.is_(None),
-            C.c.waiting_since.asc(),
-            C.c.id,
-        )
-        .limit(limit)
-    ).all()
+    """Customers on `status`, highest priority first (the read model's priority queue)."""
+    rows = priority_queue(conn, catalog, status, limit=limit)
     return [Lead(r.id, r.name, aware(r.waiting_since) if r.waiting_since else None) for r in rows]
 
 

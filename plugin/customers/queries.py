@@ -12,6 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, exists, false, func, or_, select, true
 
+from plugin.customers.read_model import linked_warnings as linked_warnings_of
+from plugin.customers.read_model import priority_order
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.errors import StatushubError, UnknownCustomer
@@ -75,7 +77,7 @@ def where_clause(catalog: Catalog, flt: CustomerFilter) -> list:
             # positions are unique, so the rank names the status. Filtering on them alone lets the
             # priority index serve the page in order and stop after `limit` rows (bench/queries.py:
             # with the customer_statuses semi-join instead, PostgreSQL misjudges the correlation
-            # and plans a parallel scan that costs ~10 ms to start).
+            # and plans a parallel scan that is slow to start).
             stage = [catalog.by_id[i] for i in ids]
             conds.append(C.c.priority_rank.in_(sorted({s.position for s in stage})))
             opens = {not s.terminal for s in stage}
@@ -126,12 +128,7 @@ def _order(sort: str, fixed: bool = False) -> list:
     if sort == "priority" and fixed:
         return [C.c.waiting_since.asc().nulls_last(), C.c.id.asc()]
     if sort == "priority":
-        return [
-            C.c.priority_open.desc(),
-            C.c.priority_rank.desc(),
-            C.c.waiting_since.asc().nulls_last(),
-            C.c.id.asc(),
-        ]
+        return list(priority_order())
     if sort == "name":
         return [C.c.name.asc(), C.c.id.asc()]
     return [C.c.id.asc()]
@@ -228,12 +225,6 @@ def list_customers(
     return Page(items, encode_cursor(flt.sort, rows[-1]) if more and rows else None)
 
 
-def all_matching_ids(conn: Connection, catalog: Catalog, flt: CustomerFilter) -> list[int]:
-    return list(
-        conn.execute(select(C.c.id).where(*where_clause(catalog, flt)).order_by(*_order(flt.sort))).scalars()
-    )
-
-
 def _iso(value: datetime | None) -> str | None:
     return aware(value).isoformat() if value is not None else None
 
@@ -311,8 +302,10 @@ def history(conn: Connection, workspace_id: int, customer_id: int, limit: int | 
 
 
 def entry_dict(r) -> dict:
-    return {
-        "id": r.id,
+    """An audit entry as every surface shows it: a stored row (with its id and recording time) or an
+    Entry the engine has just appended (neither yet)."""
+    out = {"id": r.id} if hasattr(r, "id") else {}
+    out |= {
         "track": r.track,
         "from": r.from_status,
         "to": r.to_status,
@@ -324,8 +317,10 @@ def entry_dict(r) -> dict:
         "message_id": r.message_id,
         "confidence": r.confidence,
         "at": _iso(r.at),
-        "recorded_at": _iso(r.recorded_at),
     }
+    if hasattr(r, "recorded_at"):
+        out["recorded_at"] = _iso(r.recorded_at)
+    return out
 
 
 def why(conn: Connection, workspace_id: int, customer_id: int, statuses: dict[str, str]) -> dict:
@@ -367,15 +362,13 @@ def linked_warnings(conn: Connection, catalog: Catalog, customer_id: int) -> tup
         if ids
         else {}
     )
-    statuses = statuses_of(conn, catalog, ids)
-    out, warnings = [], []
-    for other, note in links:
-        attention = catalog.status("attention", statuses[other].get("attention", ""))
-        warn = attention is not None and attention.alert
-        out.append({"id": other, "name": names.get(other, ""), "note": note, "warning": warn})
-        if warn:
-            warnings.append(f"linked to {names.get(other, '')} (#{other}), who is {attention.badge}")
-    return out, warnings
+    warned = linked_warnings_of(conn, catalog, customer_id)
+    alerting = {w.customer_id for w in warned}
+    out = [
+        {"id": other, "name": names.get(other, ""), "note": note, "warning": other in alerting}
+        for other, note in links
+    ]
+    return out, [w.text for w in warned]
 
 
 def customer_detail(conn: Connection, catalog: Catalog, customer_id: int, *, history_limit: int = 50) -> dict:

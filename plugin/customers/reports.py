@@ -18,16 +18,22 @@ from plugin.store.schema import Customer, CustomerStatus, StatusChange
 C, CS, SC = Customer.__table__, CustomerStatus.__table__, StatusChange.__table__
 
 
-def status_counts(conn: Connection, catalog: Catalog) -> dict[str, dict[str, int]]:
-    """Customers (not archived) on each status of each track; every listed status appears, zero or not."""
-    out = {t.key: {s.key: 0 for s in t.statuses} for t in catalog.tracks.values()}
+def customers_per_status(conn: Connection, catalog: Catalog) -> dict[int, int]:
+    """{status id: customers on it}, every track at once. Archived customers are not counted: every
+    surface (API, console, CLI, demo) shows this one figure."""
     rows = conn.execute(
         select(CS.c.status_id, func.count())
         .select_from(CS.join(C, (C.c.workspace_id == CS.c.workspace_id) & (C.c.id == CS.c.customer_id)))
         .where(CS.c.workspace_id == catalog.workspace_id, C.c.archived_at.is_(None))
         .group_by(CS.c.status_id)
     )
-    for status_id, count in rows:
+    return {status_id: count for status_id, count in rows}
+
+
+def status_counts(conn: Connection, catalog: Catalog) -> dict[str, dict[str, int]]:
+    """Customers (not archived) on each status of each track; every listed status appears, zero or not."""
+    out = {t.key: {s.key: 0 for s in t.statuses} for t in catalog.tracks.values()}
+    for status_id, count in customers_per_status(conn, catalog).items():
         status = catalog.by_id.get(status_id)
         if status is not None:
             out[status.track][status.key] = count

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from plugin.customers.queries import statuses_of
+from plugin.customers.read_model import priority_queue
+from plugin.customers.reports import customers_per_status
 from plugin.domain.clock import aware
-from plugin.store.schema import Customer, CustomerStatus
 from plugin.workspace.catalog import load_catalog
-
-C, CS = Customer.__table__, CustomerStatus.__table__
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,7 @@ def status_board(
     conn: Connection, workspace_id: int, lead_status: str = "hot_lead", limit: int = 10
 ) -> Board:
     catalog = load_catalog(conn, workspace_id)
-    per_status = {
-        status_id: count
-        for status_id, count in conn.execute(
-            select(CS.c.status_id, func.count())
-            .where(CS.c.workspace_id == workspace_id)
-            .group_by(CS.c.status_id)
-        )
-    }
+    per_status = customers_per_status(conn, catalog)
     counts = {
         key: [(s.key, s.badge, per_status.get(s.id, 0)) for s in track.statuses if not s.archived]
         for key, track in catalog.tracks.items()
@@ -47,32 +40,13 @@ def status_board(
     lead = catalog.status("stage", lead_status)
     leads: list[Lead] = []
     if lead is not None:
-        stage, reply = catalog.tracks["stage"], catalog.tracks["reply"]
-        on_reply = CS.alias("on_reply")
-        rows = conn.execute(
-            select(C.c.id, C.c.name, C.c.waiting_since, on_reply.c.status_id)
-            .join(CS, (CS.c.workspace_id == C.c.workspace_id) & (CS.c.customer_id == C.c.id))
-            .join(
-                on_reply,
-                (on_reply.c.workspace_id == C.c.workspace_id)
-                & (on_reply.c.customer_id == C.c.id)
-                & (on_reply.c.track_id == reply.id),
-            )
-            .where(C.c.workspace_id == workspace_id, CS.c.track_id == stage.id, CS.c.status_id == lead.id)
-            .order_by(
-                C.c.priority_open.desc(),
-                C.c.priority_rank.desc(),
-                C.c.waiting_since.is_(None),
-                C.c.waiting_since,
-                C.c.id,
-            )
-            .limit(limit)
-        )
+        rows = priority_queue(conn, catalog, lead, limit=limit)
+        replies = statuses_of(conn, catalog, [r.id for r in rows])
         leads = [
             Lead(
                 r.id,
                 r.name,
-                catalog.by_id[r.status_id].badge,
+                catalog.status("reply", replies[r.id]["reply"]).badge,
                 aware(r.waiting_since) if r.waiting_since else None,
             )
             for r in rows

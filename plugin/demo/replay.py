@@ -3,8 +3,6 @@ webhook endpoints (the WSGI app's own test client: the full request path, no net
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from plugin.demo.traffic import deliveries
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
+from plugin.domain.signatures import header
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Message, Workspace
 from plugin.workspace.workspaces import create_workspace
@@ -94,9 +93,7 @@ def replay(engine: Engine) -> Replay:
                 answer = client.post(path, data=item.form, headers={"X-Twilio-Signature": signature})
             else:
                 raw = json.dumps(item.event).encode()
-                t = int(time.time())
-                digest = hmac.new(creds.webchat_secret.encode(), f"{t}.".encode() + raw, hashlib.sha256)
-                headers = {"X-Statushub-Signature": f"t={t},v1={digest.hexdigest()}"}
+                headers = {"X-Statushub-Signature": header(creds.webchat_secret, int(time.time()), raw)}
                 answer = client.post(
                     "/webchat/events", data=raw, headers=headers, content_type="application/json"
                 )

@@ -5,10 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-CHANNELS = ("sms", "webchat", "slack")
-DIRECTIONS = ("inbound", "outbound")
-SENDERS = ("customer", "agent", "bot")
-
 
 @dataclass(frozen=True, slots=True)
 class MessageEvent:

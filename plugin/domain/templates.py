@@ -172,7 +172,6 @@ TEMPLATES: dict[str, TemplateSpec] = {
 }
 
 DEFAULT_TEMPLATE = "online-store"
-TRACK_ORDER = ("stage", "reply", "outcome", "attention")
 
 
 def tracks_for(template: str) -> tuple[TrackSpec, ...]:

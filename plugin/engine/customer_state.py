@@ -16,33 +16,35 @@ from plugin.store.schema import Customer, CustomerStatus, Identity
 C, CS, ID = Customer.__table__, CustomerStatus.__table__, Identity.__table__
 
 
-class SqliteTimes:
-    """SQLite keeps times as ISO text in UTC; `datetime.fromisoformat` reads them several times faster
-    than the DateTime type's generic parser, which dominated loading a batch's states."""
-
-    @staticmethod
-    def column(col):
-        return type_coerce(col, String).label(col.name)
-
-    @staticmethod
-    def parse(value: str | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            # Read as UTC in one call: `.replace(tzinfo=UTC)` took 0.7 µs of the 0.9 (~7 per customer).
-            return datetime.fromisoformat(value + "+00:00")
-        except ValueError:  # text that already names a zone (not written by SQLAlchemy): its fields in UTC
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+def time_column(col, dialect: str):
+    """A stored time as the engine reads it: on SQLite its ISO text (read by `read_time` several times
+    faster than the DateTime type's own parser), elsewhere the typed column."""
+    return type_coerce(col, String).label(col.name) if dialect == "sqlite" else col
 
 
-class TypedTimes:
-    @staticmethod
-    def column(col):
-        return col
+def read_time(value: str | datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime, from SQLite's text (in UTC) or a driver's datetime."""
+    if value is None:
+        return None
+    if value.__class__ is not str:
+        return aware(value)
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # text that already names a zone (not written by SQLAlchemy): its fields in UTC
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
-    @staticmethod
-    def parse(value: datetime | None) -> datetime | None:
-        return aware(value) if value is not None else None
+
+def state_of(opted_out, inbound, outbound, waiting, horizon) -> State:
+    """A customers row's part of its state (as `state_columns` reads it), statuses to come."""
+    # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
+    return State(
+        {},
+        bool(opted_out),
+        read_time(inbound),
+        read_time(outbound),
+        read_time(waiting),
+        (read_time(horizon), 9, "") if horizon is not None else None,
+    )
 
 
 def load_states(
@@ -54,7 +56,7 @@ def load_states(
         return {}
     customers, _ = _STATE_QUERIES[lock](conn)
     params = {"w": catalog.workspace_id, "ids": list(customer_ids)}
-    return _with_statuses(conn, catalog, _states(conn, customers.execute(conn, params).all()))
+    return _with_statuses(conn, catalog, _states(customers.execute(conn, params).all()))
 
 
 def load_known_states(
@@ -68,41 +70,28 @@ def load_known_states(
     _, by_identity = _STATE_QUERIES[lock](conn)
     found = by_identity.execute(conn, {"w": catalog.workspace_id, "values": list(identities)}).all()
     customer_of = {row[0]: row[1] for row in found}
-    return customer_of, _with_statuses(conn, catalog, _states(conn, [row[1:] for row in found]))
+    return customer_of, _with_statuses(conn, catalog, _states([row[1:] for row in found]))
 
 
-def _states(conn: Connection, rows) -> dict[int, State]:
-    """States from customers rows (id, opted_out, inbound, outbound, waiting, horizon), statuses to come."""
-    parse = (SqliteTimes if conn.dialect.name == "sqlite" else TypedTimes).parse
-    states: dict[int, State] = {}
-    for cid, opted_out, inbound, outbound, waiting, horizon in rows:
-        # The stored horizon keeps only the time: treat an equal time as "maybe older" (replay).
-        states[cid] = State(
-            {},
-            opted_out,
-            parse(inbound),
-            parse(outbound),
-            parse(waiting),
-            (parse(horizon), 9, "") if horizon is not None else None,
-        )
-    return states
+def _states(rows) -> dict[int, State]:
+    """States from customers rows (id, then `state_columns`), statuses to come."""
+    return {row[0]: state_of(*row[1:]) for row in rows}
 
 
 def _with_statuses(conn: Connection, catalog: Catalog, states: dict[int, State]) -> dict[int, State]:
     """The states with each track's status read in; a track added since a customer was: its first."""
     if not states:
         return states
-    parse = (SqliteTimes if conn.dialect.name == "sqlite" else TypedTimes).parse
     key_of_track = {t.id: t.key for t in catalog.tracks.values()}
     by_id = catalog.by_id
     params = {"w": catalog.workspace_id, "ids": list(states)}
-    # Four rows a customer, read as plain tuples on the driver's cursor: SQLAlchemy's rows cost ~2 µs
-    # a message more on the batch path (bench/engine.py).
+    # Four rows a customer, read as plain tuples on the driver's cursor rather than as SQLAlchemy's
+    # rows (bench/FIGURES.md).
     for cid, track_id, status_id, entered in _STATUSES(conn).rows(conn, params):
         track = key_of_track.get(track_id)
         status = by_id.get(status_id)
         if track and status:
-            states[cid].statuses[track] = (status.key, parse(entered))
+            states[cid].statuses[track] = (status.key, read_time(entered))
     firsts = [(t.key, t.first.key) for t in catalog.tracks.values()]
     for state in states.values():
         if len(state.statuses) < len(firsts):
@@ -121,27 +110,25 @@ def new_state(catalog: Catalog, now: datetime) -> State:
 IDENTITY_CUSTOMER = ID.join(C, and_(C.c.workspace_id == ID.c.workspace_id, C.c.id == ID.c.customer_id))
 
 
-def state_columns(when) -> tuple:
-    """A customers row's part of its state, in the order `_states` reads it after the customer id;
-    `when` is SqliteTimes or TypedTimes."""
+def state_columns(dialect: str) -> tuple:
+    """A customers row's part of its state, in the order `state_of` reads it."""
     return (
         C.c.opted_out,
-        when.column(C.c.last_inbound_at),
-        when.column(C.c.last_outbound_at),
-        when.column(C.c.waiting_since),
-        when.column(C.c.horizon_at),
+        time_column(C.c.last_inbound_at, dialect),
+        time_column(C.c.last_outbound_at, dialect),
+        time_column(C.c.waiting_since, dialect),
+        time_column(C.c.horizon_at, dialect),
     )
 
 
 def _state_queries(dialect: str, lock: bool):
     """The customers rows by id and, joined from their identities, by identity."""
-    when = SqliteTimes if dialect == "sqlite" else TypedTimes
     workspace = C.c.workspace_id
     if dialect == "sqlite":
         # Kept off the (workspace, id) index, which SQLite (no statistics) preferred and then sorted by:
-        # read by rowid, in order, 0.75 ms against 1.13 per 1,000 customers.
+        # read by rowid, in order, instead (bench/FIGURES.md).
         workspace = workspace + literal_column("0")
-    columns = (C.c.id, *state_columns(when))
+    columns = (C.c.id, *state_columns(dialect))
     by_id = select(*columns).where(workspace == bindparam("w"), one_of(C.c.id, "ids", dialect))
     by_identity = (
         select(ID.c.value, *columns)
@@ -157,9 +144,8 @@ def _state_queries(dialect: str, lock: bool):
 def _statuses_query(dialect: str):
     # In index order (free on SQLite), so each state's tracks come in one order whatever the plan: an
     # array parameter lets PostgreSQL read them in heap order, which updates shuffle.
-    when = SqliteTimes if dialect == "sqlite" else TypedTimes
     return (
-        select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, when.column(CS.c.entered_at))
+        select(CS.c.customer_id, CS.c.track_id, CS.c.status_id, time_column(CS.c.entered_at, dialect))
         .where(CS.c.workspace_id == bindparam("w"), one_of(CS.c.customer_id, "ids", dialect))
         .order_by(CS.c.customer_id, CS.c.track_id)
     )

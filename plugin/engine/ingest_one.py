@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.domain.catalog import Catalog
 from plugin.domain.fold import State
-from plugin.engine.customer_state import IDENTITY_CUSTOMER, SqliteTimes, TypedTimes, state_columns
+from plugin.engine.customer_state import IDENTITY_CUSTOMER, read_time, state_columns, state_of, time_column
 from plugin.store.prepared import Prepared
 from plugin.store.schema import Customer, CustomerStatus, Identity, Message
 
@@ -18,17 +18,17 @@ C, CS, M, ID = Customer.__table__, CustomerStatus.__table__, Message.__table__, 
 # the write lock) its statuses come in the same statement; on PostgreSQL they are read after the lock
 # is taken, so a writer that held the lock is seen (a joined row read before the wait would be stale
 # under READ COMMITTED).
-def _customer_columns(when) -> list:
-    return [ID.c.customer_id, *state_columns(when)]
+def _customer_columns(dialect: str) -> list:
+    return [ID.c.customer_id, *state_columns(dialect)]
 
 
 _BY_IDENTITY = and_(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
 _ONE_STATE_SQLITE = Prepared(
     select(
-        *_customer_columns(SqliteTimes),
+        *_customer_columns("sqlite"),
         CS.c.track_id,
         CS.c.status_id,
-        SqliteTimes.column(CS.c.entered_at),
+        time_column(CS.c.entered_at, "sqlite"),
     )
     .select_from(
         IDENTITY_CUSTOMER.outerjoin(
@@ -38,7 +38,7 @@ _ONE_STATE_SQLITE = Prepared(
     .where(_BY_IDENTITY)
 )
 _ONE_CUSTOMER_LOCKED = Prepared(
-    select(*_customer_columns(TypedTimes))
+    select(*_customer_columns("postgresql"))
     .select_from(IDENTITY_CUSTOMER)
     .where(_BY_IDENTITY)
     .with_for_update(of=C)
@@ -70,31 +70,22 @@ def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, St
     ws = catalog.workspace_id
     if conn.dialect.name == "sqlite":
         rows = _ONE_STATE_SQLITE.rows(conn, {"w": ws, "v": identity})
-        parse = SqliteTimes.parse
         statuses = [(r[6], r[7], r[8]) for r in rows if r[6] is not None]
     else:
         rows = _ONE_CUSTOMER_LOCKED.rows(conn, {"w": ws, "v": identity})
-        parse = TypedTimes.parse
         if rows:
             statuses = _ONE_STATUSES.rows(conn, {"w": ws, "c": rows[0][0]})
     if not rows:
         return None
-    cid, opted_out, inbound, outbound, waiting, horizon = rows[0][:6]
-    state = State(
-        {},
-        bool(opted_out),
-        parse(inbound),
-        parse(outbound),
-        parse(waiting),
-        (parse(horizon), 9, "") if horizon is not None else None,
-    )
+    cid = rows[0][0]
+    state = state_of(*rows[0][1:6])
     tracks = {t.id: t for t in catalog.tracks.values()}
     by_id = catalog.by_id
     for track_id, status_id, entered in statuses:
         track = tracks.get(track_id)
         status = by_id.get(status_id)
         if track and status:
-            state.statuses[track.key] = (status.key, parse(entered))
+            state.statuses[track.key] = (status.key, read_time(entered))
     for track in catalog.tracks.values():
         if track.key not in state.statuses:
             state.statuses[track.key] = (track.first.key, None)

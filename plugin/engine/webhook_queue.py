@@ -11,32 +11,30 @@ from sqlalchemy import Connection, insert, select
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.store.schema import OutboxItem, WebhookSubscription
+from plugin.store.versioned import ByCatalogVersion
 
 SUBS = WebhookSubscription.__table__
 OUT = OutboxItem.__table__
 KIND = "webhook"
 
 
-_subscriptions: dict[tuple, tuple] = {}
+_subscriptions: ByCatalogVersion[tuple] = ByCatalogVersion()
 
 
 def _cached_subscriptions(conn: Connection, catalog: Catalog) -> tuple:
     """The workspace's subscriptions, cached by catalog version (subscribing bumps it), so the webhook
     path pays no query per message while nobody has subscribed."""
-    key = (conn.engine.url, catalog.workspace_id, catalog.version)
-    found = _subscriptions.get(key)
-    if found is None:
-        found = tuple(
+    ws = catalog.workspace_id
+    return _subscriptions.get(
+        conn,
+        ws,
+        catalog.version,
+        lambda: tuple(
             conn.execute(
-                select(SUBS.c.id, SUBS.c.track, SUBS.c.status).where(
-                    SUBS.c.workspace_id == catalog.workspace_id
-                )
+                select(SUBS.c.id, SUBS.c.track, SUBS.c.status).where(SUBS.c.workspace_id == ws)
             ).all()
-        )
-        if len(_subscriptions) > 256:
-            _subscriptions.clear()
-        _subscriptions[key] = found
-    return found
+        ),
+    )
 
 
 def queue_webhooks(conn: Connection, catalog: Catalog, changes: list[dict], now: datetime) -> int:

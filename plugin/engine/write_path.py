@@ -9,10 +9,8 @@ and the batched writes live in their own modules; `load_states` and `load_histor
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -55,8 +53,6 @@ class Recorded(NamedTuple):
     intents: tuple[str, ...] = ()
 
 
-_PAUSE_COLLECTOR_FROM = 64  # messages in a batch (see _collector_paused)
-
 # Prebuilt statements for the hot path.
 _INSERT_MESSAGE = Prepared(insert(M).returning(M.c.id, M.c.channel, M.c.provider_id))
 _INSERT_MESSAGE_ROWS = Prepared(insert(M))
@@ -85,26 +81,7 @@ def record_messages(
     now = now or utcnow()
     if len(events) == 1:
         return [_record_one(conn, catalog, events[0], classify, now)]
-    with _collector_paused(len(events)):
-        return _record_batch(conn, catalog, events, classify, now)
-
-
-@contextmanager
-def _collector_paused(size: int) -> Iterator[None]:
-    """Python's cyclic garbage collector paused over one large batch (if it was on; on again after).
-
-    A batch allocates a few dozen objects per message and keeps most until it ends, so the collector
-    kept walking the growing heap while finding nothing to collect (reference counting frees what it
-    drops): paused, bench/engine.py ran ~15% faster. Small batches and the webhook path never pause it.
-    """
-    if size < _PAUSE_COLLECTOR_FROM or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    return _record_batch(conn, catalog, events, classify, now)
 
 
 def _record_batch(

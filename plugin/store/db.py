@@ -32,8 +32,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine, lock_path)
         return engine
-    # No ping before each checkout: it is a round trip on every request (~10% of a webhook's time on
-    # PostgreSQL). After a restart the first statement on a dead connection fails instead, SQLAlchemy
+    # No ping before each checkout: it is a round trip on every request (bench/FIGURES.md). After a restart the first statement on a dead connection fails instead, SQLAlchemy
     # then discards every pooled connection, and the request answers 503, which providers retry.
     kwargs.setdefault("pool_size", 5)
     return create_engine(url, **kwargs)

@@ -6,8 +6,8 @@ object's address, so a short-lived `Prepared` can never be handed another statem
 hot path's at module level only so that they compile once.
 
 Parameters go through the columns' own bind processors, so what is stored is exactly what SQLAlchemy
-would store; result values go through the columns' result processors (times read as text by
-`SqliteTimes` stay text) but come back as plain tuples. A driver error is raised as SQLAlchemy's own
+would store; result values go through the columns' result processors (times the engine reads as
+text stay text) but come back as plain tuples. A driver error is raised as SQLAlchemy's own
 exception (IntegrityError, OperationalError...) and a lost connection is invalidated, as
 `Connection.execute` would do. bench/engine.py and bench/ingest.py measure what this saves.
 
@@ -20,12 +20,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, exc
+from sqlalchemy import Connection, exc
 from sqlalchemy.engine import CursorResult
 
 Processor = Callable[[Any], Any] | None
@@ -196,79 +194,11 @@ def translated(conn: Connection, sql: str, params) -> Iterator[None]:
         ) from error
 
 
-# SQLite's DateTime processor formats seven fields into the text SQLAlchemy stores (~1.3 µs a value) and a
-# batch writes each message's time four or five times (message, audit, customer, status) and its `now`
-# on most rows: the text is remembered across statements. Only columns in SQLAlchemy's default format.
-_TIME_TEXTS: dict[datetime, str] = {}
-_TIME_FORMAT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's default SQLite storage format
-_TIME_PROBE = datetime(2001, 2, 3, 4, 5, 6, 7)
-_KEPT = 8192  # texts remembered before starting over: a few batches' worth
-_LIST, _STR = {list}, {str}
-
-
 def _converter(type_, dialect) -> Callable[[list], list] | None:
-    """What turns a column of values into what is bound: the type's bind processor, over the column."""
+    """What turns a column of values into what is bound: the type's bind processor, value by value."""
     process = type_.dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
-        return None
-    if isinstance(type_, DateTime) and process(_TIME_PROBE) == _stored_time(_TIME_PROBE):
-        return functools.partial(_times, process)
-    if isinstance(type_, JSON):
-        return functools.partial(_lists, process, {})
-    return functools.partial(_processed, process)
+    return None if process is None else functools.partial(_processed, process)
 
 
 def _processed(process, values: list) -> list:
     return list(map(process, values))
-
-
-def _stored_time(value: datetime) -> str:
-    """The default processor's text (the zone dropped), formatted from a tuple, not its dict: 0.75 µs."""
-    return _TIME_FORMAT % (
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-    )
-
-
-def _times(process, values: list) -> list:
-    """A column of a DateTime type in the default format, each text computed once and shared by every
-    column. Remembered only for plain datetimes without a zone or in UTC: an equal time in another
-    zone is another text."""
-    texts = []
-    for value in values:
-        if value.__class__ is not datetime:
-            text = process(value)  # None, a date, a subclass: as SQLAlchemy does
-        elif value.tzinfo is not None and value.tzinfo is not UTC:
-            text = _stored_time(value)
-        else:
-            text = _TIME_TEXTS.get(value)
-            if text is None:
-                if len(_TIME_TEXTS) >= _KEPT:
-                    _TIME_TEXTS.clear()
-                text = _TIME_TEXTS[value] = _stored_time(value)
-        texts.append(text)
-    return texts
-
-
-def _lists(process, remembered: dict[tuple[str, ...], str], values: list) -> list:
-    """A column of a JSON type. A column of lists of strings (a message's intents and media) has its
-    texts remembered and looked up in C loops: the same few recur, and each `json.dumps` took ~1.5 µs
-    (0.12 µs a list, against 0.29 remembered in a Python loop)."""
-    if set(map(type, values)) != _LIST:
-        return list(map(process, values))
-    keys = list(map(tuple, values))
-    if not set(map(type, chain.from_iterable(keys))) <= _STR:
-        return list(map(process, values))
-    texts = list(map(remembered.get, keys))
-    if None in texts:
-        if len(remembered) >= _KEPT:
-            remembered.clear()
-        for i, text in enumerate(texts):
-            if text is None:
-                texts[i] = remembered[keys[i]] = process(values[i])
-    return texts

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import Connection, select
 
 from plugin.domain.catalog import Catalog, StatusInfo, TrackInfo
 from plugin.domain.errors import UnknownWorkspace
 from plugin.store.schema import Status, Track, Workspace
+from plugin.store.versioned import ByCatalogVersion
 
-_cache: dict[tuple[object, int, int], Catalog] = {}
-_cache_lock = threading.Lock()
+_catalogs: ByCatalogVersion[Catalog] = ByCatalogVersion()
 
 
 def load_catalog(conn: Connection, workspace_id: int, version: int | None = None) -> Catalog:
@@ -21,11 +19,10 @@ def load_catalog(conn: Connection, workspace_id: int, version: int | None = None
         if row is None:
             raise UnknownWorkspace(f"workspace {workspace_id} does not exist")
         version = row[0]
-    # Keyed by database too: one process (a test run, a CLI pointed elsewhere) may see several.
-    key = (conn.engine.url, workspace_id, version)
-    cached = _cache.get(key)
-    if cached is not None:
-        return cached
+    return _catalogs.get(conn, workspace_id, version, lambda: _read_catalog(conn, workspace_id, version))
+
+
+def _read_catalog(conn: Connection, workspace_id: int, version: int) -> Catalog:
     template = conn.execute(select(Workspace.template).where(Workspace.id == workspace_id)).scalar_one()
     tracks = conn.execute(
         select(Track).where(Track.workspace_id == workspace_id).order_by(Track.position)
@@ -63,8 +60,4 @@ def load_catalog(conn: Connection, workspace_id: int, version: int | None = None
         },
         {i.id: i for i in infos},
     )
-    with _cache_lock:
-        if len(_cache) > 256:
-            _cache.clear()
-        _cache[key] = catalog
     return catalog

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple, Protocol
@@ -16,6 +15,7 @@ from plugin.domain.errors import StatushubError
 from plugin.domain.fold import Classifier
 from plugin.domain.templates import known_statuses
 from plugin.store.schema import IntentAssignment, Workspace, WorkspacePack
+from plugin.store.versioned import ByCatalogVersion
 from plugin.workspace.workspaces import bump_catalog
 from rules.decision import combine
 from rules.matcher import Match
@@ -69,30 +69,28 @@ def workspace_overrides(conn: Connection, workspace_id: int) -> dict[str, dict[s
     return overrides
 
 
-_classifiers: dict[tuple[object, int, int], Classifier] = {}
-_lock = threading.Lock()
+_classifiers: ByCatalogVersion[Classifier] = ByCatalogVersion()
 
 
 def classifier_for(conn: Connection, catalog: Catalog) -> Classifier:
     """The engine's classifier for this workspace: its packs, overrides and model. Cached by catalog
     version, which every pack, assignment or model change bumps, so no process classifies stale."""
-    key = (conn.engine.url, catalog.workspace_id, catalog.version)
-    found = _classifiers.get(key)
-    if found is not None:
-        return found
-    from plugin.workspace.intent_model import load_model  # the model module builds on this one
-
     ws = catalog.workspace_id
-    packs = workspace_packs(conn, ws)
-    model = load_model(conn, ws, packs).model if packs else None
-    classify = build_classifier(
-        catalog, packs, workspace_overrides(conn, ws), model=model, threshold=workspace_threshold(conn, ws)
-    )
-    with _lock:
-        if len(_classifiers) > 256:
-            _classifiers.clear()
-        _classifiers[key] = classify
-    return classify
+
+    def build() -> Classifier:
+        from plugin.workspace.intent_model import load_model  # the model module builds on this one
+
+        packs = workspace_packs(conn, ws)
+        model = load_model(conn, ws, packs).model if packs else None
+        return build_classifier(
+            catalog,
+            packs,
+            workspace_overrides(conn, ws),
+            model=model,
+            threshold=workspace_threshold(conn, ws),
+        )
+
+    return _classifiers.get(conn, ws, catalog.version, build)
 
 
 def workspace_threshold(conn: Connection, workspace_id: int) -> float | None:
@@ -117,7 +115,7 @@ def build_classifier(
     known = frozenset(intent.name for intent in matcher.intents) if matcher else frozenset()
     limit = threshold if threshold is not None else (model.threshold if model is not None else 1.0)
     # What each set of matched intents assigns, and which intent assigns each track: the same few sets
-    # recur, and working them out again for every message would cost more than the match itself.
+    # recur, and working them out again (and building the result) each time shows on the batch path.
     decided: dict[tuple[str, ...], Classified] = {}
 
     def by_rules(names: tuple[str, ...]) -> Classified:

@@ -17,8 +17,8 @@ import requests
 from sqlalchemy import create_engine, select, text
 from twilio.request_validator import RequestValidator
 
-from adapters.webchat.signature import header
 from plugin.domain.clock import utcnow
+from plugin.domain.signatures import header
 from plugin.store.db import make_engine, transaction
 from plugin.store.schema import Customer, CustomerStatus, Identity, Message, Status, StatusChange, Track
 from plugin.workspace.workspaces import create_workspace

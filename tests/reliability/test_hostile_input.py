@@ -19,11 +19,11 @@ from adapters.slack import grammar
 from adapters.slack.blocks import customer_card
 from adapters.sms.parse import e164, parse_inbound, parse_status
 from adapters.webchat.schema import load_event
-from adapters.webchat.signature import header, parse_header
 from plugin.app import create_app
 from plugin.customers.cards import card
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError, UnknownCustomer
+from plugin.domain.signatures import header, parse_header
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Customer, Message
 from plugin.workspace.catalog import load_catalog

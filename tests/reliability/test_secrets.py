@@ -15,10 +15,10 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import MetaData, select
 from twilio.request_validator import RequestValidator
 
-from adapters.webchat.signature import header
 from plugin.app import create_app
 from plugin.app.api import routes
 from plugin.domain.clock import utcnow
+from plugin.domain.signatures import header
 from plugin.store.db import reading, transaction
 from plugin.store.schema import ApiToken
 from plugin.workspace.workspaces import create_token, create_workspace, hash_token

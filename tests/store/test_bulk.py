@@ -34,7 +34,7 @@ def processors(type_):
 def test_times_are_stored_as_sqlalchemy_stores_them(values):
     ours, theirs = processors(DateTime(timezone=True))
     assert ours(values) == theirs(values)
-    assert ours(values) == theirs(values)  # remembered the second time
+    assert ours(values) == theirs(values)
     utc = [v.replace(tzinfo=UTC) for v in values]
     assert ours(utc) == theirs(utc) and ours(utc) == theirs(utc)
 

@@ -14,6 +14,7 @@ from plugin.customers.queries import (
     CustomerFilter,
     customer_detail,
     customer_row,
+    entry_dict,
     history,
     list_customers,
     statuses_of,
@@ -218,22 +219,7 @@ def _change(call: Call, customer_id: int, entries, activity_id: int | None = Non
     out = {
         "customer_id": customer_id,
         "statuses": statuses_of(call.conn, call.catalog, [customer_id])[customer_id],
-        "entries": [
-            {
-                "track": e.track,
-                "from": e.from_status,
-                "to": e.to_status,
-                "source": e.source,
-                "actor": e.actor,
-                "note": e.note,
-                "applied": e.applied,
-                "reason": e.reason,
-                "message_id": e.message_id,
-                "confidence": e.confidence,
-                "at": e.at.isoformat(),
-            }
-            for e in entries
-        ],
+        "entries": [entry_dict(e) for e in entries],
     }
     if activity_id is not None:
         out["activity_id"] = activity_id

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import redirect, render_template, request, url_for
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, select
 
 from plugin.app.console import bp
 from plugin.app.console.auth import command, engine, safe_back, visitor
 from plugin.customers.naming import resolve_customer
+from plugin.customers.queries import statuses_of
+from plugin.customers.read_model import priority_queue
+from plugin.customers.reports import customers_per_status
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware, utcnow
 from plugin.engine import assign_status
@@ -22,42 +25,6 @@ PAGE = 50  # rows of the priority queue per page
 COLUMN = 20  # cards per stage column; "+N more" opens the column's full, paginated queue
 
 
-def status_counts(conn: Connection, workspace_id: int) -> dict[int, int]:
-    """Customers per status id, every track at once (served by ix_customer_statuses_status)."""
-    rows = conn.execute(
-        select(CS.c.status_id, func.count()).where(CS.c.workspace_id == workspace_id).group_by(CS.c.status_id)
-    )
-    return {status_id: n for status_id, n in rows}
-
-
-def _priority_order():
-    return (
-        C.c.priority_open.desc(),
-        C.c.priority_rank.desc(),
-        C.c.waiting_since.asc().nulls_last(),
-        C.c.id.asc(),
-    )
-
-
-def priority_queue(
-    conn: Connection, catalog: Catalog, status: StatusInfo | None, offset: int = 0, limit: int = PAGE
-) -> list:
-    """Open first, highest stage first, longest waiting first (SPEC §5 sort=priority)."""
-    query = select(C.c.id, C.c.name, C.c.waiting_since, C.c.opted_out).where(
-        C.c.workspace_id == catalog.workspace_id
-    )
-    if status is not None:
-        query = query.join(
-            CS,
-            and_(
-                CS.c.workspace_id == C.c.workspace_id,
-                CS.c.customer_id == C.c.id,
-                CS.c.track_id == catalog.tracks[status.track].id,
-            ),
-        ).where(CS.c.status_id == status.id)
-    return conn.execute(query.order_by(*_priority_order()).offset(offset).limit(limit)).all()
-
-
 def stage_column(conn: Connection, catalog: Catalog, status: StatusInfo, limit: int = COLUMN) -> list:
     """One column's cards, read from the priority columns the engine keeps in step with `stage` (every
     holder of a stage status has its position as rank), so the priority index walks them in order."""
@@ -67,23 +34,12 @@ def stage_column(conn: Connection, catalog: Catalog, status: StatusInfo, limit: 
             C.c.workspace_id == catalog.workspace_id,
             C.c.priority_open == (not status.terminal),
             C.c.priority_rank == status.position,
+            C.c.archived_at.is_(None),  # counted as the filter buttons count: archived customers are not
         )
         .order_by(C.c.waiting_since.asc().nulls_last(), C.c.id.asc())
         .limit(limit)
     )
     return conn.execute(query).all()
-
-
-def statuses_of(conn: Connection, workspace_id: int, customer_ids: list[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {cid: [] for cid in customer_ids}
-    if customer_ids:
-        for cid, sid in conn.execute(
-            select(CS.c.customer_id, CS.c.status_id).where(
-                CS.c.workspace_id == workspace_id, CS.c.customer_id.in_(customer_ids)
-            )
-        ):
-            found[cid].append(sid)
-    return found
 
 
 def waited(since: datetime | None, now: datetime) -> str:
@@ -106,7 +62,7 @@ def board():
     with reading(engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         status = catalog.resolve(wanted, manual=False) if wanted else None
-        counts = status_counts(conn, me.workspace_id)
+        counts = customers_per_status(conn, catalog)
         queue = priority_queue(conn, catalog, status, offset=page * PAGE, limit=PAGE + 1)
         more = len(queue) > PAGE
         queue = queue[:PAGE]
@@ -117,7 +73,7 @@ def board():
                 if s.archived and not counts.get(s.id):
                     continue
                 columns.append((s, stage_column(conn, catalog, s), counts.get(s.id, 0)))
-        badges = statuses_of(conn, me.workspace_id, [r.id for r in queue])
+        held = statuses_of(conn, catalog, [r.id for r in queue])
     now = utcnow()
     return render_template(
         "board.html",
@@ -125,7 +81,9 @@ def board():
         counts=counts,
         selected=status,
         queue=queue,
-        badges={cid: [catalog.by_id[s] for s in sids if s in catalog.by_id] for cid, sids in badges.items()},
+        badges={
+            cid: [s for t, k in keys.items() if (s := catalog.status(t, k))] for cid, keys in held.items()
+        },
         columns=columns,
         waited=lambda since: waited(since, now),
         page=page,

@@ -3,65 +3,24 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from plugin.app.console import bp
 from plugin.app.console.auth import command, engine, safe_back, visitor
 from plugin.customers.activities import INTERACTIONS, log_activity, resolve_interaction, resolve_outcome
-from plugin.domain.catalog import Catalog
+from plugin.customers.queries import customer_row
+from plugin.customers.read_model import current_statuses, linked_warnings
 from plugin.domain.clock import utcnow
-from plugin.domain.errors import UnknownCustomer
 from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
-from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
+from plugin.store.schema import Customer, CustomerStatus, Identity, Message, StatusChange
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intent_model import correct_intent, intent_choices
 
 C, CS = Customer.__table__, CustomerStatus.__table__
 MESSAGES = 200  # the newest ones, shown oldest first
 HISTORY = 200
-
-
-def customer_row(conn: Connection, workspace_id: int, customer_id: int):
-    row = conn.execute(select(C).where(C.c.workspace_id == workspace_id, C.c.id == customer_id)).first()
-    if row is None:
-        raise UnknownCustomer(f"no customer #{customer_id} in this workspace", field="customer")
-    return row
-
-
-def current_statuses(conn: Connection, catalog: Catalog, customer_id: int) -> dict:
-    """{track key: StatusInfo} in track order."""
-    rows = conn.execute(
-        select(CS.c.status_id).where(
-            CS.c.workspace_id == catalog.workspace_id, CS.c.customer_id == customer_id
-        )
-    ).scalars()
-    held = {catalog.by_id[s].track: catalog.by_id[s] for s in rows if s in catalog.by_id}
-    return {t: held[t] for t in catalog.tracks if t in held}
-
-
-def linked_warnings(conn: Connection, catalog: Catalog, customer_id: int) -> list[tuple]:
-    """Linked customers on an alerting attention status (caution, do not serve) (SPEC §3)."""
-    attention = catalog.tracks.get("attention")
-    if attention is None:
-        return []
-    alerting = [s.id for s in attention.statuses if s.alert]
-    links = conn.execute(
-        select(CustomerLink.customer_id, CustomerLink.other_id).where(
-            CustomerLink.workspace_id == catalog.workspace_id,
-            or_(CustomerLink.customer_id == customer_id, CustomerLink.other_id == customer_id),
-        )
-    ).all()
-    others = {b if a == customer_id else a for a, b in links}
-    if not others or not alerting:
-        return []
-    rows = conn.execute(
-        select(C.c.id, C.c.name, CS.c.status_id)
-        .join(CS, (CS.c.workspace_id == C.c.workspace_id) & (CS.c.customer_id == C.c.id))
-        .where(C.c.workspace_id == catalog.workspace_id, C.c.id.in_(others), CS.c.status_id.in_(alerting))
-    ).all()
-    return [(r.id, r.name, catalog.by_id[r.status_id]) for r in rows]
 
 
 def conversation(conn: Connection, workspace_id: int, customer_id: int) -> list:

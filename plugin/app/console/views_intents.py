@@ -28,7 +28,7 @@ def try_message(conn, catalog: Catalog, region: str, text: str, ref: str) -> dic
     current: dict = {t: tr.first for t, tr in catalog.tracks.items()}
     customer_id = None
     if ref.strip():
-        from plugin.app.console.views_customer import current_statuses
+        from plugin.customers.read_model import current_statuses
 
         customer_id = resolve_customer(conn, catalog.workspace_id, ref, region)
         current.update(current_statuses(conn, catalog, customer_id))

@@ -1,21 +1,21 @@
-"""Reports: counts per status per track, transitions over a period, median time in status; CSV too."""
+"""Reports: counts per status per track, transitions over a period, median time in status; CSV too.
+
+Counts and medians are the API's figures (plugin.customers.reports): archived customers are not
+counted, and a median counts every stay, the current one up to now, shown here in hours."""
 
 from __future__ import annotations
 
 import csv
 import io
-import statistics
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import Response, render_template, request
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from plugin.app.console import bp
 from plugin.app.console.auth import engine, visitor
 from plugin.app.console.charts import bar_chart
-from plugin.app.console.views_board import status_counts
-from plugin.customers.reports import spreadsheet_safe
+from plugin.customers.reports import customers_per_status, spreadsheet_safe, time_in_status
 from plugin.customers.reports import transitions as report_transitions
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
@@ -54,23 +54,15 @@ def transitions(conn: Connection, catalog: Catalog, start: datetime, end: dateti
     return [(t["track"], t["from"], t["to"], t["count"]) for t in found]
 
 
-def time_in_status(conn: Connection, workspace_id: int, start: datetime, end: datetime) -> dict:
-    """Median hours spent in a status, over the stays that ended in the period, per (track, status)."""
-    rows = conn.execute(
-        select(SC.c.customer_id, SC.c.track, SC.c.to_status, SC.c.at)
-        .where(SC.c.workspace_id == workspace_id, SC.c.applied.is_(True), SC.c.at < end)
-        .order_by(SC.c.customer_id, SC.c.track, SC.c.at, SC.c.id)
-        .limit(SCAN)
-    )
-    stays: dict[tuple[str, str], list[float]] = defaultdict(list)
-    previous: dict[tuple[int, str], tuple[str, datetime]] = {}
-    for customer_id, track, to_status, at in rows:
-        at = aware(at)
-        before = previous.get((customer_id, track))
-        if before is not None and at >= start:
-            stays[(track, before[0])].append((at - before[1]).total_seconds() / 3600)
-        previous[(customer_id, track)] = (to_status, at)
-    return {k: round(statistics.median(v), 1) for k, v in stays.items()}
+def median_hours(conn: Connection, catalog: Catalog) -> dict[tuple[str, str], float]:
+    """The API's median time in status (every stay, the current one up to now), shown in hours."""
+    found = time_in_status(conn, catalog)
+    return {
+        (track, key): round(figure["median_seconds"] / 3600, 1)
+        for track, statuses in found.items()
+        for key, figure in statuses.items()
+        if figure["median_seconds"] is not None
+    }
 
 
 def _counts_rows(catalog: Catalog, counts: dict[int, int]) -> list[tuple]:
@@ -83,9 +75,9 @@ def reports():
     start, end = period()
     with reading(engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
-        counts = _counts_rows(catalog, status_counts(conn, me.workspace_id))
+        counts = _counts_rows(catalog, customers_per_status(conn, catalog))
         moves = transitions(conn, catalog, start, end)
-        medians = time_in_status(conn, me.workspace_id, start, end)
+        medians = median_hours(conn, catalog)
     charts = {
         t.key: bar_chart(
             f"Customers per status on {t.label}",
@@ -133,14 +125,14 @@ def report_csv(kind: str):
         catalog = load_catalog(conn, me.workspace_id)
         if kind == "counts":
             writer.writerow(["track", "status", "label", "archived", "customers"])
-            for track, s, n in _counts_rows(catalog, status_counts(conn, me.workspace_id)):
+            for track, s, n in _counts_rows(catalog, customers_per_status(conn, catalog)):
                 writer.writerow([track, s.key, spreadsheet_safe(s.label), s.archived, n])
         elif kind == "transitions":
             writer.writerow(["track", "from", "to", "count"])
             writer.writerows(transitions(conn, catalog, start, end))
         elif kind == "time-in-status":
             writer.writerow(["track", "status", "median_hours"])
-            for (track, key), hours in sorted(time_in_status(conn, me.workspace_id, start, end).items()):
+            for (track, key), hours in sorted(median_hours(conn, catalog).items()):
                 writer.writerow([track, key, hours])
         else:
             raise StatushubError(

@@ -6,7 +6,7 @@ from flask import redirect, render_template, request, url_for
 
 from plugin.app.console import bp
 from plugin.app.console.auth import admin_only, engine, visitor
-from plugin.app.console.views_board import status_counts
+from plugin.customers.reports import customers_per_status
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.policy import AUTOMATIONS
@@ -38,7 +38,7 @@ def statuses():
     me = visitor()
     with reading(engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
-        counts = status_counts(conn, me.workspace_id)
+        counts = customers_per_status(conn, catalog)
     return render_template(
         "statuses.html",
         catalog=catalog,

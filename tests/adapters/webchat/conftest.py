@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from adapters.webchat.signature import header
 from plugin.app import create_app
+from plugin.domain.signatures import header
 
 SECRET = "webchat-secret"
 

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
-from adapters.webchat.signature import header, matches, parse_header, sign
+from plugin.domain.signatures import header, matches, parse_header, sign
 from plugin.store.schema import Customer, Delivery, Message, StatusChange
 from tests.adapters.webchat.conftest import event_body, post_event, post_raw
 

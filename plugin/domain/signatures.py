@@ -1,4 +1,5 @@
-"""The web chat signature: `X-Statushub-Signature: t=<unix>,v1=<hex>`, HMAC-SHA256 of "<t>.<raw body>".
+"""The hub's one signature, `t=<unix>,v1=<hex>`: HMAC-SHA256 of "<t>.<raw body>". Web chat requests
+carry it in `X-Statushub-Signature`; outgoing webhooks are signed with it the same way.
 
 The timestamp is signed too, so a captured request cannot be replayed outside the tolerance.
 Several `v1=` values may be given (a platform rotating its secret); any one matching is enough.
