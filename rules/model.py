@@ -89,7 +89,7 @@ class Model:
 
     def predict(self, text: str) -> Prediction:
         """The most likely class of one message and its probability."""
-        probabilities = self._probabilities_of(text)
+        probabilities = self.probabilities_of(text)
         best = int(probabilities.argmax())
         return Prediction(self.classes[best], float(probabilities[best]))
 
@@ -109,7 +109,8 @@ class Model:
         logits = self.features.matrix(texts, ordered=False) @ self._coef_columns + self.intercept
         return _softmax(logits)
 
-    def _probabilities_of(self, text: str) -> np.ndarray:
+    def probabilities_of(self, text: str) -> np.ndarray:
+        """Class probabilities of one message, in `classes` order, without a batch's matrix."""
         logits = self.intercept.copy()
         columns = np.array(self.features.columns(text), dtype=np.intp)
         if columns.size:
@@ -123,7 +124,7 @@ class Model:
 
     def confidence_of(self, text: str, intent: str) -> float:
         """The probability the model gives `intent` for `text`; KeyError for a class it does not know."""
-        return float(self._probabilities_of(text)[self._class_index[intent]])
+        return float(self.probabilities_of(text)[self._class_index[intent]])
 
     # Bytes
 

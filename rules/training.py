@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rules.corpus import CorpusRow, load_corpus, part_of
+from rules.decision import scorer_for
 from rules.features import FeatureConfig, FeatureSpace, prepared
 from rules.matcher import Matcher, Overrides, compile_packs
 from rules.model import NONE, Model, TrainingInfo
@@ -184,24 +185,26 @@ def choose_threshold(
 
     The model acts on messages the rules leave without a stage, when its intent assigns a stage: those
     messages are the scope ("unassigned"). With fewer than `min_acting` of them, every message of `rows`
-    whose predicted intent assigns a stage is used instead ("all"). A prediction is right when its
-    intent is the labelled one. Returns threshold 1.0 (assign only when certain) if no threshold reaches
+    whose predicted intent assigns a stage is used instead ("all"). A prediction is right when it sets
+    the stage the labelled intent sets (what an assignment changes), and its confidence is the
+    StageScorer's: the probability that this stage is right. Returns threshold 1.0 (assign only when certain) if no threshold reaches
     the target.
     """
 
-    def assigns_stage(intent: str) -> bool:
-        return intent != NONE and "stage" in matcher.assignment(
-            intent, template=template, overrides=overrides
-        )
+    def stage_of(intent: str) -> str | None:
+        if intent == NONE or not matcher.knows(intent):
+            return None
+        return matcher.assignment(intent, template=template, overrides=overrides).get("stage")
 
     texts = [row.text for row in rows]
-    predictions = model.predict_many(texts)
+    predictions = scorer_for(model, matcher, template, overrides).predict_many(texts)
     scored = []
     for row, prediction in zip(rows, predictions, strict=True):
-        if not assigns_stage(prediction.intent):
+        predicted = stage_of(prediction.intent)
+        if predicted is None:
             continue
         ruled = matcher.match(row.text, template=template, overrides=overrides)
-        scored.append((prediction.confidence, prediction.intent == row.intent, "stage" not in ruled.assign))
+        scored.append((prediction.confidence, predicted == stage_of(row.intent), "stage" not in ruled.assign))
     scope = "unassigned"
     acting = [(confidence, right) for confidence, right, unassigned in scored if unassigned]
     if len(acting) < min_acting:

@@ -22,11 +22,13 @@ from plugin.store.schema import Customer, Message
 from plugin.workspace.intent_model import load_model
 from plugin.workspace.intents import (
     build_classifier,
+    matcher_for,
     workspace_overrides,
     workspace_packs,
     workspace_threshold,
 )
-from rules.model import Model, Prediction
+from rules.decision import StageScorer
+from rules.model import Prediction
 
 STAGE = "stage"
 
@@ -84,7 +86,18 @@ def simulate(
     overrides = workspace_overrides(conn, ws)
     threshold = workspace_threshold(conn, ws)
     # One model for both sides (the current one), each text scored once, in batches.
-    model = _Memo(load_model(conn, ws, current_packs).model) if current_packs else None
+    model = (
+        _Memo(
+            StageScorer(
+                load_model(conn, ws, current_packs).model,
+                matcher_for(current_packs),
+                template=catalog.template,
+                overrides=overrides,
+            )
+        )
+        if current_packs
+        else None
+    )
     today = build_classifier(catalog, current_packs, overrides, model=model, threshold=threshold)
     proposed = today
     if packs is not None:
@@ -108,7 +121,7 @@ def simulate(
 class _Memo:
     """The model with each text's prediction computed once, for a batch of texts at a time."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: StageScorer) -> None:
         self.model = model
         self.threshold = model.threshold
         self.known: dict[str, Prediction] = {}

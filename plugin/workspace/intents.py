@@ -17,9 +17,9 @@ from plugin.domain.templates import known_statuses
 from plugin.store.schema import IntentAssignment, Workspace, WorkspacePack
 from plugin.store.versioned import ByCatalogVersion
 from plugin.workspace.workspaces import bump_catalog
-from rules.decision import combine
+from rules.decision import StageScorer, combine
 from rules.matcher import Match
-from rules.model import Prediction
+from rules.model import Model, Prediction
 
 
 class Classified(NamedTuple):
@@ -114,6 +114,8 @@ def build_classifier(
     template = catalog.template
     known = frozenset(intent.name for intent in matcher.intents) if matcher else frozenset()
     limit = threshold if threshold is not None else (model.threshold if model is not None else 1.0)
+    if isinstance(model, Model) and matcher is not None:  # judged on the stage it sets (StageScorer)
+        model = StageScorer(model, matcher, template=template, overrides=overrides)
     # What each set of matched intents assigns, and which intent assigns each track: the same few sets
     # recur, and working them out again (and building the result) each time shows on the batch path.
     decided: dict[tuple[str, ...], Classified] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.decision import Decision, decide, decide_many
+from rules.decision import Decision, StageScorer, decide, decide_many
 from rules.matcher import Match
 from rules.model import Prediction
 
@@ -108,4 +108,7 @@ def test_the_trained_model_decides_a_message_the_rules_miss(shipped_matcher, shi
     assert shipped_matcher.match(text) == Match()
     found = decide(text, shipped_matcher, shipped_model, template="online-store")
     assert found.source == "model" and found.intents[0] == "ask_shipping"
-    assert found.confidence == pytest.approx(shipped_model.predict(text).confidence)
+    # The confidence is the stage's: the intent's own probability plus those agreeing on Hot Lead.
+    assert found.confidence >= shipped_model.predict(text).confidence
+    stage = StageScorer(shipped_model, shipped_matcher, template="online-store").predict(text)
+    assert found.confidence == pytest.approx(stage.confidence)

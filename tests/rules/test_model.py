@@ -16,7 +16,7 @@ def test_exported_scorer_gives_scikit_learns_probabilities_on_the_corpus(fitted)
     expected = estimator.predict_proba(model.features.matrix(CORPUS_TEXTS))
     assert list(estimator.classes_) == list(model.classes)
     batch = model.probabilities(CORPUS_TEXTS)
-    one_by_one = np.array([model._probabilities_of(text) for text in CORPUS_TEXTS])
+    one_by_one = np.array([model.probabilities_of(text) for text in CORPUS_TEXTS])
     assert np.abs(batch - expected).max() < 1e-6
     assert np.abs(one_by_one - expected).max() < 1e-6
     assert (batch.argmax(axis=1) == expected.argmax(axis=1)).all()
