@@ -10,15 +10,23 @@ from sqlalchemy import Connection, func, select
 from plugin.customers.read_model import current_statuses, linked_warnings, priority_queue
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware
-from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
+from plugin.store.schema import (
+    Customer,
+    CustomerLink,
+    CustomerStatus,
+    Identity,
+    Message,
+    StatusChange,
+    table_of,
+)
 
 C, CS, ID, M, SC, L = (
-    Customer.__table__,
-    CustomerStatus.__table__,
-    Identity.__table__,
-    Message.__table__,
-    StatusChange.__table__,
-    CustomerLink.__table__,
+    table_of(Customer),
+    table_of(CustomerStatus),
+    table_of(Identity),
+    table_of(Message),
+    table_of(StatusChange),
+    table_of(CustomerLink),
 )
 LEADS_SHOWN = 15
 
@@ -106,7 +114,7 @@ def leads(conn: Connection, catalog: Catalog, status: StatusInfo, limit: int = L
 def funnel(conn: Connection, catalog: Catalog, track: str = "stage") -> list[tuple[StatusInfo, int]]:
     """Customers per status of `track`, in the track's order (zero counts included)."""
     info = catalog.track(track)
-    counts = dict(
+    counts: dict[int, int] = dict(
         conn.execute(
             select(CS.c.status_id, func.count())
             .where(CS.c.workspace_id == catalog.workspace_id, CS.c.track_id == info.id)

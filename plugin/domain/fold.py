@@ -7,7 +7,7 @@ events in any arrival order fold to the same state because they are always folde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
@@ -18,9 +18,12 @@ from plugin.domain.policy import Decision, decide
 
 
 class Classification(Protocol):
-    intents: tuple[str, ...]
-    assign: dict[str, str]
-    assigned_by: dict[str, str]
+    @property
+    def intents(self) -> tuple[str, ...]: ...
+    @property
+    def assign(self) -> Mapping[str, str]: ...
+    @property
+    def assigned_by(self) -> Mapping[str, str]: ...
 
 
 Classifier = Callable[[str, str, dict[str, str]], Classification]

@@ -125,7 +125,9 @@ def reorder_statuses(conn: Connection, catalog: Catalog, track: str, keys: list[
     for position, key in enumerate(keys):
         conn.execute(
             update(Status)
-            .where(Status.workspace_id == catalog.workspace_id, Status.id == t.status(key).id)
+            .where(
+                Status.workspace_id == catalog.workspace_id, Status.id == _existing(catalog, track, key).id
+            )
             .values(position=position)
         )
     if track == "stage":
