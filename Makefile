@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tools/layers
+	$(BIN)/python -m mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

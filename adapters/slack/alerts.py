@@ -20,7 +20,7 @@ def send_alert(engine: Engine, job: Job, *, api_url: str) -> None:
     text, found = blocks.alert_message(name or "a customer", job.customer_id or 0, payload, status)
     webapi.call(
         api_url,
-        ws.secret,
+        ws.secret or "",
         "chat.postMessage",
         {"channel": ws.alert_channel, "text": text, "blocks": found, "unfurl_links": False},
     )
@@ -32,7 +32,7 @@ def send_nudge(engine: Engine, job: Job, *, api_url: str) -> None:
     text = nudge_text(job.payload, job.customer_id or 0)
     webapi.call(
         api_url,
-        ws.secret,
+        ws.secret or "",
         "chat.postMessage",
         {"channel": ws.alert_channel, "text": text, "unfurl_links": False},
     )

@@ -93,7 +93,8 @@ def run_leads(turn: Turn, text: str) -> list[dict]:
 
 
 def register(bolt: App, names: dict[str, str]) -> None:
-    def ephemeral(ack, found: list[dict]) -> None:
+    def ephemeral(ack, found: list[dict] | None) -> None:
+        found = found or []
         ack(response_type="ephemeral", text=fallback_text(found), blocks=found)
 
     @bolt.command(names["status"])

@@ -80,7 +80,7 @@ def open_turn(conn, team_id: str | None, user_id: str) -> Turn:
     return Turn(command, team_id or "", user_id)
 
 
-def answer(team_id: str | None, user_id: str, work: Callable[[Turn], list[dict]]) -> list[dict]:
+def answer(team_id: str | None, user_id: str, work: Callable[[Turn], list[dict] | None]) -> list[dict] | None:
     """Runs `work` in one unit of work and returns its blocks; a domain error rolls it back and
     answers a hint instead. Database errors propagate, so Slack gets a 5xx and retries."""
     try:

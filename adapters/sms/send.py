@@ -80,8 +80,13 @@ def send_sms(
     with hub.transaction() as conn:
         recorded, after = record_sent(conn, event, created.status or "queued", now=now)
     log.info("sms sent", extra={"workspace_id": workspace_id, "message_id": recorded.message_id})
+    assert recorded.message_id is not None, "a message just sent is new"
     return Sent(
-        recorded.message_id, created.sid, recorded.customer_id, recorded.statuses, after and after.status
+        recorded.message_id,
+        created.sid,
+        recorded.customer_id,
+        recorded.statuses,
+        after.status if after is not None else None,
     )
 
 

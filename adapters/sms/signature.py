@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
+from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request
 
 from plugin.app.settings import Settings
@@ -36,7 +37,7 @@ def _first(value: str | None) -> str | None:
     return value.split(",")[0].strip() if value else None
 
 
-def is_signed(auth_token: str, url: str, form: Mapping, headers: Mapping) -> bool:
+def is_signed(auth_token: str | None, url: str, form: Mapping, headers: Mapping | Headers) -> bool:
     """True when X-Twilio-Signature matches; `form` is the MultiDict, so repeated keys count too."""
     signature = headers.get("X-Twilio-Signature")
     if not signature or not auth_token:

@@ -20,6 +20,7 @@ from plugin.store.schema import (
     Nudge,
     OutboxItem,
     Workspace,
+    table_of,
 )
 from plugin.workspace.catalog import load_catalog
 
@@ -30,11 +31,11 @@ DEFAULT_MINUTES = 15
 DEFAULT_FOLLOWUP_DAYS = 2
 DEFAULT_HOURS = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}
 BATCH = 500
-NUDGES = Nudge.__table__
-FOLLOW_UPS = FollowUpNudge.__table__
-ACTIVITIES = Activity.__table__
-CS = CustomerStatus.__table__
-C = Customer.__table__
+NUDGES = table_of(Nudge)
+FOLLOW_UPS = table_of(FollowUpNudge)
+ACTIVITIES = table_of(Activity)
+CS = table_of(CustomerStatus)
+C = table_of(Customer)
 
 
 def in_business_hours(settings: dict, now: datetime) -> bool:
@@ -47,8 +48,8 @@ def in_business_hours(settings: dict, now: datetime) -> bool:
     local = now.astimezone(zone)
     if local.weekday() not in hours.get("days", DEFAULT_HOURS["days"]):
         return False
-    start = time.fromisoformat(hours.get("start", DEFAULT_HOURS["start"]))
-    end = time.fromisoformat(hours.get("end", DEFAULT_HOURS["end"]))
+    start = time.fromisoformat(str(hours.get("start", DEFAULT_HOURS["start"])))
+    end = time.fromisoformat(str(hours.get("end", DEFAULT_HOURS["end"])))
     return start <= local.time().replace(tzinfo=None) < end
 
 

@@ -20,11 +20,11 @@ from plugin.customers.naming import customer_name
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
 from plugin.store.db import is_postgres, reading, transaction
-from plugin.store.schema import OutboxItem
+from plugin.store.schema import OutboxItem, table_of
 from plugin.workspace.accounts import ChannelAccount, slack_account_of
 from plugin.workspace.catalog import load_catalog
 
-OUT = OutboxItem.__table__
+OUT = table_of(OutboxItem)
 log = logging.getLogger("statushub.outbox")
 
 LEASE = timedelta(seconds=60)

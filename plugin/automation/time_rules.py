@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import Connection, Engine, and_, case, exists, insert, select, update
@@ -21,16 +22,16 @@ from plugin.domain.clock import aware
 from plugin.domain.errors import Conflict, NotFound, StatushubError
 from plugin.engine import load_states, run_commands
 from plugin.store.db import reading, transaction
-from plugin.store.schema import Customer, CustomerStatus, TimeRule, TimeRuleDecision, Workspace
+from plugin.store.schema import Customer, CustomerStatus, TimeRule, TimeRuleDecision, Workspace, table_of
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import classifier_for
 
 log = logging.getLogger("statushub.time_rules")
 DEFAULTS = Path(rules.__file__).parent / "time_rules.yaml"
 
-RULES = TimeRule.__table__
-DECISIONS = TimeRuleDecision.__table__
-CS = CustomerStatus.__table__
+RULES = table_of(TimeRule)
+DECISIONS = table_of(TimeRuleDecision)
+CS = table_of(CustomerStatus)
 BATCH = 500  # customers decided per call: the worker comes back for the rest
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -104,7 +105,7 @@ def ensure_seeded(conn: Connection, workspace_id: int, now: datetime) -> None:
             "to_status": d["to"].split(":", 1)[1],
             "created_at": now,
         }
-        for d in default_rules().get(template, ())
+        for d in default_rules().get(template or "", ())
     ]
     if rows:
         conn.execute(insert(RULES), rows)
@@ -223,13 +224,17 @@ def _due(conn: Connection, catalog: Catalog, rule: Rule, now: datetime, limit: i
     if limit <= 0 or not _acting(catalog, rule):
         return []
     ws, cutoff = catalog.workspace_id, now - rule.after
-    joined, conditions, entered = None, [], []
+    joined: Any = None
+    conditions: list[Any] = []
+    entered: list[Any] = []
     for track, key in rule.when.items():
         cs = aliased(CS)
+        status = catalog.status(track, key)
+        assert status is not None, "_acting checked every status of the rule"
         conditions += [
             cs.c.workspace_id == ws,
             cs.c.track_id == catalog.tracks[track].id,
-            cs.c.status_id == catalog.status(track, key).id,
+            cs.c.status_id == status.id,
             cs.c.entered_at <= cutoff,
         ]
         if joined is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlparse
 
@@ -17,11 +18,11 @@ from plugin.domain.errors import NotFound, StatushubError
 from plugin.domain.signatures import header
 from plugin.engine import WEBHOOK_KIND
 from plugin.store.db import reading
-from plugin.store.schema import Customer, Identity, OutboxItem, WebhookSubscription, Workspace
+from plugin.store.schema import Customer, Identity, OutboxItem, WebhookSubscription, Workspace, table_of
 from plugin.workspace.workspaces import bump_catalog
 
-SUBS = WebhookSubscription.__table__
-OUT = OutboxItem.__table__
+SUBS = table_of(WebhookSubscription)
+OUT = table_of(OutboxItem)
 KIND = WEBHOOK_KIND
 TIMEOUT = 10  # seconds: no answer in time is a failure, retried with back-off
 
@@ -64,7 +65,7 @@ def subscribe(
     return sub_id, secret
 
 
-def subscriptions(conn: Connection, workspace_id: int) -> list:
+def subscriptions(conn: Connection, workspace_id: int) -> Sequence:
     return conn.execute(
         select(SUBS.c.id, SUBS.c.url, SUBS.c.track, SUBS.c.status, SUBS.c.created_at)
         .where(SUBS.c.workspace_id == workspace_id)
@@ -155,7 +156,7 @@ def _document(conn: Connection, job: Job) -> dict:
     }
 
 
-def dead_letters(conn: Connection, workspace_id: int) -> list:
+def dead_letters(conn: Connection, workspace_id: int) -> Sequence:
     return conn.execute(
         select(OUT.c.id, OUT.c.customer_id, OUT.c.payload, OUT.c.attempts, OUT.c.last_error, OUT.c.dead_at)
         .where(OUT.c.workspace_id == workspace_id, OUT.c.kind == KIND, OUT.c.dead_at.is_not(None))

@@ -25,12 +25,12 @@ from plugin.domain.clock import aware
 from plugin.domain.fold import Entry
 from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
-from plugin.store.schema import Message
+from plugin.store.schema import Message, table_of
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.context import CommandContext, command_context
 from plugin.workspace.workspaces import get_workspace
 
-M = Message.__table__
+M = table_of(Message)
 
 
 def _customer(conn: Connection, workspace: str | None, ref: str) -> tuple[CommandContext, int]:

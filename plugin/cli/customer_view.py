@@ -9,14 +9,14 @@ from sqlalchemy import Connection, func, select
 
 from plugin.customers.queries import summaries
 from plugin.domain.catalog import Catalog
-from plugin.store.schema import Customer, Message
+from plugin.store.schema import Customer, Message, table_of
 
-C, M = Customer.__table__, Message.__table__
+C, M = table_of(Customer), table_of(Message)
 
 
 def with_message_counts(conn: Connection, catalog: Catalog, items: list[dict]) -> list[dict]:
     ids = [item["id"] for item in items]
-    counts = (
+    counts: dict[int, int] = (
         dict(
             conn.execute(
                 select(M.c.customer_id, func.count())

@@ -56,12 +56,14 @@ def list_intents(workspace, as_json) -> None:
         packs = workspace_packs(conn, catalog.workspace_id)
         overrides = workspace_overrides(conn, catalog.workspace_id)
     matcher = matcher_for(packs) if packs else None
-    documents = [
+    documents: list[dict] = [
         {
             "intent": intent.name,
             "pack": intent.pack,
             "default": intent.assignment(catalog.template),
-            "assigns": matcher.assignment(intent.name, template=catalog.template, overrides=overrides),
+            "assigns": matcher.assignment(intent.name, template=catalog.template, overrides=overrides)
+            if matcher
+            else {},
             "override": overrides.get(intent.name),
             "description": intent.description,
         }

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, func, select
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, workspace_option
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import utcnow
-from plugin.store.schema import CustomerStatus
+from plugin.store.schema import CustomerStatus, table_of
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.status_lists import (
     add_status,
@@ -19,7 +19,7 @@ from plugin.workspace.status_lists import (
 )
 from plugin.workspace.workspaces import get_workspace
 
-CS = CustomerStatus.__table__
+CS = table_of(CustomerStatus)
 
 
 def track_option(func_):
@@ -134,7 +134,8 @@ def edit(key, workspace, track, as_json, **fields) -> None:
     """Changes the given fields of status KEY."""
     with unit_of_work() as conn:
         edit_status(conn, _catalog(conn, workspace), track, key, **fields)
-        status = _catalog(conn, workspace).status(track, key)
+        status = _catalog(conn, workspace).track(track).status(key)
+        assert status is not None, "a status just edited exists"
     if as_json:
         print_json({"track": track, **status.as_dict()})
         return
@@ -150,7 +151,8 @@ def delete(key, workspace, track, as_json) -> None:
     """Deletes status KEY; archives it instead while customers are still on it."""
     with unit_of_work() as conn:
         catalog = _catalog(conn, workspace)
-        badge = catalog.track(track).status(key).badge if catalog.track(track).status(key) else key
+        found = catalog.track(track).status(key)
+        badge = found.badge if found else key
         result = delete_status(conn, catalog, track, key, utcnow())
     if as_json:
         print_json(
@@ -184,7 +186,8 @@ def restore(key, workspace, track, as_json) -> None:
     """Makes archived status KEY assignable again."""
     with unit_of_work() as conn:
         restore_status(conn, _catalog(conn, workspace), track, key)
-        status = _catalog(conn, workspace).status(track, key)
+        status = _catalog(conn, workspace).track(track).status(key)
+        assert status is not None, "a status just restored exists"
     if as_json:
         print_json({"track": track, **status.as_dict()})
         return

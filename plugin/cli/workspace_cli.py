@@ -10,7 +10,7 @@ from plugin.cli.lazy import LazyGroup
 from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, when
 from plugin.domain.clock import utcnow
 from plugin.domain.templates import DEFAULT_TEMPLATE, TEMPLATES
-from plugin.store.schema import ApiToken, Customer, Workspace
+from plugin.store.schema import ApiToken, Customer, Workspace, table_of
 from plugin.workspace.workspaces import create_token, create_workspace, get_workspace, revoke_token
 
 
@@ -79,7 +79,7 @@ def _channels(twilio_number, webchat_secret, slack_team) -> list[str]:
 @json_option
 def list_workspaces(as_json) -> None:
     """Every workspace with its template, region, channels and customer count."""
-    W = Workspace.__table__
+    W = table_of(Workspace)
     with read_only() as conn:
         counts = dict(
             conn.execute(select(Customer.workspace_id, func.count()).group_by(Customer.workspace_id)).all()
@@ -158,7 +158,7 @@ def create_token_command(slug, role, name, as_json) -> None:
 @json_option
 def list_tokens(slug, as_json) -> None:
     """The workspace's tokens by name and role (never the tokens themselves)."""
-    T = ApiToken.__table__
+    T = table_of(ApiToken)
     with read_only() as conn:
         ws = get_workspace(conn, slug)
         rows = conn.execute(

@@ -5,20 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from plugin.customers.read_model import current_statuses, linked_warnings, priority_queue
+from plugin.customers.reports import customers_per_status
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware
-from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
+from plugin.store.schema import (
+    Customer,
+    CustomerLink,
+    CustomerStatus,
+    Identity,
+    Message,
+    StatusChange,
+    table_of,
+)
 
 C, CS, ID, M, SC, L = (
-    Customer.__table__,
-    CustomerStatus.__table__,
-    Identity.__table__,
-    Message.__table__,
-    StatusChange.__table__,
-    CustomerLink.__table__,
+    table_of(Customer),
+    table_of(CustomerStatus),
+    table_of(Identity),
+    table_of(Message),
+    table_of(StatusChange),
+    table_of(CustomerLink),
 )
 LEADS_SHOWN = 15
 
@@ -104,13 +113,8 @@ def leads(conn: Connection, catalog: Catalog, status: StatusInfo, limit: int = L
 
 
 def funnel(conn: Connection, catalog: Catalog, track: str = "stage") -> list[tuple[StatusInfo, int]]:
-    """Customers per status of `track`, in the track's order (zero counts included)."""
+    """Customers (not archived) per status of `track`, in the track's order (zero counts included):
+    the count every surface shows."""
     info = catalog.track(track)
-    counts = dict(
-        conn.execute(
-            select(CS.c.status_id, func.count())
-            .where(CS.c.workspace_id == catalog.workspace_id, CS.c.track_id == info.id)
-            .group_by(CS.c.status_id)
-        ).all()
-    )
+    counts = customers_per_status(conn, catalog)
     return [(s, counts.get(s.id, 0)) for s in info.statuses if not s.archived or counts.get(s.id)]

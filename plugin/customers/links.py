@@ -6,9 +6,9 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select
 
 from plugin.customers.queries import customer_row
 from plugin.domain.errors import Conflict, StatushubError
-from plugin.store.schema import CustomerLink
+from plugin.store.schema import CustomerLink, table_of
 
-L = CustomerLink.__table__
+L = table_of(CustomerLink)
 
 
 def _pair(workspace_id: int, a: int, b: int):

@@ -25,10 +25,11 @@ from plugin.store.schema import (
     OutboxItem,
     StatusChange,
     StatusCommand,
+    table_of,
 )
 
 MOVED = (Identity, Message, Activity, StatusCommand, StatusChange, OutboxItem)
-L = CustomerLink.__table__
+L = table_of(CustomerLink)
 
 
 def merge_targets(
@@ -53,8 +54,8 @@ def merge_targets(
                 raise ArchivedStatus(f"{status.badge} is archived; restore it first", field="picks")
             out[track.key] = status.key
             continue
-        held = [track.status(survivor[track.key]), track.status(other[track.key])]
-        held = [s for s in held if s is not None and not s.archived]
+        candidates = [track.status(survivor[track.key]), track.status(other[track.key])]
+        held = [s for s in candidates if s is not None and not s.archived]
         if held:
             out[track.key] = max(held, key=lambda s: s.position).key
     unknown = set(picks) - set(catalog.tracks)
@@ -90,7 +91,7 @@ def merge_customers(
         picks or {},
     )
     for model in MOVED:
-        table = model.__table__
+        table = table_of(model)
         conn.execute(
             update(table)
             .where(table.c.workspace_id == ws, table.c.customer_id == other_id)

@@ -14,9 +14,9 @@ from plugin.domain.errors import AmbiguousCustomer, Conflict, OptedOut, Statushu
 from plugin.domain.identities import IDENTITY_KINDS, normalize_identity, phone_identity
 from plugin.engine import create_customer
 from plugin.store.prepared import Prepared
-from plugin.store.schema import Customer, Identity
+from plugin.store.schema import Customer, Identity, table_of
 
-C, ID = Customer.__table__, Identity.__table__
+C, ID = table_of(Customer), table_of(Identity)
 _NAME = Prepared(select(C.c.name).where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c"))))
 _OPTED_OUT = Prepared(
     select(C.c.opted_out).where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))

@@ -17,15 +17,23 @@ from plugin.customers.read_model import priority_order
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.errors import StatushubError, UnknownCustomer
-from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Identity, Message, StatusChange
+from plugin.store.schema import (
+    Customer,
+    CustomerLink,
+    CustomerStatus,
+    Identity,
+    Message,
+    StatusChange,
+    table_of,
+)
 
 C, CS, ID, L, M, SC = (
-    Customer.__table__,
-    CustomerStatus.__table__,
-    Identity.__table__,
-    CustomerLink.__table__,
-    Message.__table__,
-    StatusChange.__table__,
+    table_of(Customer),
+    table_of(CustomerStatus),
+    table_of(Identity),
+    table_of(CustomerLink),
+    table_of(Message),
+    table_of(StatusChange),
 )
 SORTS = ("priority", "id", "name")
 MAX_LIMIT = 200

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, select
 
 from plugin.domain.catalog import Catalog, StatusInfo
-from plugin.store.schema import Customer, CustomerLink, CustomerStatus
+from plugin.store.schema import Customer, CustomerLink, CustomerStatus, table_of
 
-C, CS, L = Customer.__table__, CustomerStatus.__table__, CustomerLink.__table__
+C, CS, L = table_of(Customer), table_of(CustomerStatus), table_of(CustomerLink)
 
 
 def priority_order() -> tuple:
@@ -52,7 +52,7 @@ def linked_warnings(conn: Connection, catalog: Catalog, customer_id: int) -> lis
     """The warnings a customer's links raise, by linked customer id (links are stored both ways)."""
     attention = catalog.tracks.get("attention")
     alerting = [s.id for s in attention.statuses if s.alert] if attention else []
-    if not alerting:
+    if attention is None or not alerting:
         return []
     ws = catalog.workspace_id
     rows = conn.execute(
@@ -86,4 +86,4 @@ def priority_queue(
                 CS.c.track_id == catalog.tracks[status.track].id,
             ),
         ).where(CS.c.status_id == status.id)
-    return conn.execute(query.order_by(*priority_order()).offset(offset).limit(limit)).all()
+    return list(conn.execute(query.order_by(*priority_order()).offset(offset).limit(limit)).all())

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, func, select, true
 from plugin.customers.queries import CustomerFilter, identities_of, statuses_of, where_clause
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware, utcnow
-from plugin.store.schema import Customer, CustomerStatus, StatusChange
+from plugin.store.schema import Customer, CustomerStatus, StatusChange, table_of
 
-C, CS, SC = Customer.__table__, CustomerStatus.__table__, StatusChange.__table__
+C, CS, SC = table_of(Customer), table_of(CustomerStatus), table_of(StatusChange)
 
 
 def customers_per_status(conn: Connection, catalog: Catalog) -> dict[int, int]:

@@ -46,7 +46,7 @@ def status_board(
             Lead(
                 r.id,
                 r.name,
-                catalog.status("reply", replies[r.id]["reply"]).badge,
+                catalog.tracks["reply"].status(replies[r.id]["reply"]).badge,  # type: ignore[union-attr]
                 aware(r.waiting_since) if r.waiting_since else None,
             )
             for r in rows

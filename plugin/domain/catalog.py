@@ -155,7 +155,7 @@ class Catalog:
     def _closest(self, wanted: str, tracks: list[TrackInfo]) -> StatusInfo | None:
         import difflib
 
-        names = {}
+        names: dict[str, StatusInfo] = {}
         for t in tracks:
             for s in t.active:
                 # Each word too, so a typo of one word ("hto") still finds "Hot Lead".

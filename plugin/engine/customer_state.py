@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, String, and_, bindparam, literal_column, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, literal_column, select, type_coerce
 
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import State
 from plugin.store.bulk import ByDialect, one_of
-from plugin.store.schema import Customer, CustomerStatus, Identity
+from plugin.store.schema import Customer, CustomerStatus, Identity, table_of
 
-C, CS, ID = Customer.__table__, CustomerStatus.__table__, Identity.__table__
+C, CS, ID = table_of(Customer), table_of(CustomerStatus), table_of(Identity)
 
 
 def time_column(col, dialect: str):
@@ -26,7 +27,7 @@ def read_time(value: str | datetime | None) -> datetime | None:
     """A stored time as an aware UTC datetime, from SQLite's text (in UTC) or a driver's datetime."""
     if value is None:
         return None
-    if value.__class__ is not str:
+    if not isinstance(value, str):
         return aware(value)
     try:
         return datetime.fromisoformat(value + "+00:00")
@@ -123,7 +124,7 @@ def state_columns(dialect: str) -> tuple:
 
 def _state_queries(dialect: str, lock: bool):
     """The customers rows by id and, joined from their identities, by identity."""
-    workspace = C.c.workspace_id
+    workspace: ColumnElement = C.c.workspace_id
     if dialect == "sqlite":
         # Kept off the (workspace, id) index, which SQLite (no statistics) preferred and then sorted by:
         # read by rowid, in order, instead (bench/FIGURES.md).
@@ -151,8 +152,12 @@ def _statuses_query(dialect: str):
     )
 
 
+def _by_dialect_state_queries(dialect: str, *, lock: bool):
+    return _state_queries(dialect, lock)
+
+
 # The statements, by lock, each built once per dialect.
 _STATE_QUERIES = {
-    lock: ByDialect(lambda dialect, lock=lock: _state_queries(dialect, lock)) for lock in (True, False)
+    lock: ByDialect(functools.partial(_by_dialect_state_queries, lock=lock)) for lock in (True, False)
 }
 _STATUSES = ByDialect(_statuses_query)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, bindparam, select, update
 
-from plugin.store.schema import Message
+from plugin.store.schema import Message, table_of
 
-M = Message.__table__
+M = table_of(Message)
 
 # Providers call back in any order: a late `sent` must not undo `delivered`. Statuses of one rank
 # are alternatives (a message ends delivered OR undelivered), so the first of them stands.

@@ -9,9 +9,9 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.fold import State
 from plugin.engine.customer_state import IDENTITY_CUSTOMER, read_time, state_columns, state_of, time_column
 from plugin.store.prepared import Prepared
-from plugin.store.schema import Customer, CustomerStatus, Identity, Message
+from plugin.store.schema import Customer, CustomerStatus, Identity, Message, table_of
 
-C, CS, M, ID = Customer.__table__, CustomerStatus.__table__, Message.__table__, Identity.__table__
+C, CS, M, ID = table_of(Customer), table_of(CustomerStatus), table_of(Message), table_of(Identity)
 
 
 # The customer found and locked by its identity in one statement. On SQLite (the transaction holds

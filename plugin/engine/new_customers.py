@@ -12,9 +12,9 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.identities import display_name
 from plugin.store.bulk import ByDialect, executemany, insert_returning, one_of
 from plugin.store.prepared import Prepared
-from plugin.store.schema import Customer, CustomerStatus, Identity
+from plugin.store.schema import Customer, CustomerStatus, Identity, table_of
 
-C, ID, CS = Customer.__table__, Identity.__table__, CustomerStatus.__table__
+C, ID, CS = table_of(Customer), table_of(Identity), table_of(CustomerStatus)
 _INSERT_CUSTOMER = Prepared(insert(C).returning(C.c.id))
 _INSERT_CUSTOMER_ROWS = Prepared(insert(C))
 _INSERT_IDENTITY = Prepared(insert(ID))
@@ -112,7 +112,7 @@ def create_customers(
             cid for (cid,) in insert_returning(conn, _INSERT_CUSTOMER_ROWS, rows, ("id",), _INSERT_CUSTOMER)
         )
     else:
-        ids = conn.execute(_INSERT_CUSTOMER_ORDERED, rows).scalars().all()
+        ids = list(conn.execute(_INSERT_CUSTOMER_ORDERED, rows).scalars().all())
     executemany(
         conn,
         _INSERT_IDENTITY,

@@ -11,9 +11,9 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import CommandIn, Entry, MessageIn, State, initial_state
 from plugin.domain.optout import opt_change
-from plugin.store.schema import Message, StatusChange, StatusCommand
+from plugin.store.schema import Message, StatusChange, StatusCommand, table_of
 
-M, SC, CMD = Message.__table__, StatusChange.__table__, StatusCommand.__table__
+M, SC, CMD = table_of(Message), table_of(StatusChange), table_of(StatusCommand)
 
 
 def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:

@@ -12,9 +12,17 @@ from plugin.domain.fold import Entry, State
 from plugin.engine.webhook_queue import queue_webhooks
 from plugin.store.bulk import executemany
 from plugin.store.prepared import Prepared
-from plugin.store.schema import Customer, CustomerStatus, OutboxItem, Status, StatusChange, Workspace
+from plugin.store.schema import (
+    Customer,
+    CustomerStatus,
+    OutboxItem,
+    Status,
+    StatusChange,
+    Workspace,
+    table_of,
+)
 
-C, CS = Customer.__table__, CustomerStatus.__table__
+C, CS = table_of(Customer), table_of(CustomerStatus)
 
 # Prebuilt statements for the hot path.
 _INSERT_CHANGE = Prepared(insert(StatusChange))
@@ -83,7 +91,7 @@ class Writes:
             left = status_of(track, old[0]) if old is not None else None
             if left is not None and left.archived and left.key != key:
                 self.left.append(left)
-        row = {"w": ws, "c": customer_id}
+        row: dict[str, object] = {"w": ws, "c": customer_id}
         if after.opted_out != before.opted_out:
             row["v_opted_out"] = after.opted_out
         if after.last_inbound_at != before.last_inbound_at:
@@ -95,9 +103,9 @@ class Writes:
         horizon = after.horizon[0] if after.horizon else None
         if horizon != (before.horizon[0] if before.horizon else None):
             row["v_horizon_at"] = horizon
-        key = after.statuses["stage"][0] if "stage" in after.statuses else None
-        if key != (was["stage"][0] if "stage" in was else None):
-            stage = status_of("stage", key) if key else None
+        stage_key: str | None = after.statuses["stage"][0] if "stage" in after.statuses else None
+        if stage_key != (was["stage"][0] if "stage" in was else None):
+            stage = status_of("stage", stage_key) if stage_key else None
             row["v_priority_open"] = not (stage and stage.terminal)
             row["v_priority_rank"] = stage.position if stage else 0
         if len(row) > 2:

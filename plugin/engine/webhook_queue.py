@@ -10,11 +10,11 @@ from sqlalchemy import Connection, insert, select
 
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
-from plugin.store.schema import OutboxItem, WebhookSubscription
+from plugin.store.schema import OutboxItem, WebhookSubscription, table_of
 from plugin.store.versioned import ByCatalogVersion
 
-SUBS = WebhookSubscription.__table__
-OUT = OutboxItem.__table__
+SUBS = table_of(WebhookSubscription)
+OUT = table_of(OutboxItem)
 KIND = "webhook"
 
 

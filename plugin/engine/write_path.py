@@ -28,7 +28,7 @@ from plugin.engine.replay import load_history, reconcile, starting_state
 from plugin.engine.status_writes import Writes
 from plugin.store.bulk import ByDialect, insert_returning, one_of
 from plugin.store.prepared import Prepared
-from plugin.store.schema import Message, StatusCommand
+from plugin.store.schema import Message, StatusCommand, table_of
 
 __all__ = [
     "Recorded",
@@ -40,7 +40,7 @@ __all__ = [
     "run_commands",
 ]
 
-M = Message.__table__
+M = table_of(Message)
 
 
 class Recorded(NamedTuple):

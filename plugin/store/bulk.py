@@ -73,7 +73,7 @@ def insert_returning(
     `core` (the same insert with its RETURNING) elsewhere."""
     form = prepared.many_rows(conn, tuple(rows[0])) if rows else None
     if form is None:
-        return core.execute(conn, rows).all()
+        return list(core.execute(conn, rows).all())
     head, _, group = form.sql.partition(" VALUES ")
     back = ", ".join(returning)
     per = max(1, _MAX_VARIABLES // max(1, len(form.binds)))

@@ -25,7 +25,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     """An engine with statushub's connection settings for the URL's backend."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        connect_args = {"timeout": 30, "check_same_thread": False}
+        connect_args: dict[str, object] = {"timeout": 30, "check_same_thread": False}
         lock_path = _writer_lock_path(parsed.database, parsed.query)
         if lock_path:
             connect_args["factory"] = _WriterLockedConnection
@@ -66,7 +66,7 @@ class _WriterLockedConnection(sqlite3.Connection):
             self._holding = True
 
     def release_writer_lock(self) -> None:
-        if self._holding:
+        if self._holding and self._lock_fd is not None:
             self._holding = False
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 

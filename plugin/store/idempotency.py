@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
-from plugin.store.schema import Delivery
+from plugin.store.schema import Delivery, table_of
 
-D = Delivery.__table__
+D = table_of(Delivery)
 
 
 def remembered(conn: Connection, workspace_id: int, scope: str, key: str) -> tuple[int, str] | None:

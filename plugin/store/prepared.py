@@ -95,7 +95,7 @@ class Prepared:
 def run(conn: Connection, sql: str) -> None:
     """A fixed statement without parameters or rows (`BEGIN IMMEDIATE`)."""
     with translated(conn, sql, ()):
-        conn.connection.driver_connection.execute(sql)
+        _driver(conn).execute(sql)
 
 
 class _OneRow:
@@ -127,7 +127,7 @@ class _OneRow:
         else:
             values = tuple([params[name] if p is None else p(params[name]) for name, p in self.binds])
         with translated(conn, self.sql, values):
-            cursor = conn.connection.driver_connection.cursor()
+            cursor = _driver(conn).cursor()
             try:
                 cursor.execute(self.sql, values)
                 found = cursor.fetchall() if cursor.description else []
@@ -159,6 +159,13 @@ class _ManyRows:
             values = list(map(itemgetter(name), rows))
             columns.append(values if convert is None else convert(values))
         return list(zip(*columns, strict=True))
+
+
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection under `conn` (sqlite3's or psycopg's), checked out for this transaction."""
+    driver = conn.connection.driver_connection
+    assert driver is not None, "the connection is closed"
+    return driver
 
 
 def _compiled(dialect, stmt, keys: tuple[str, ...]) -> tuple[Any, tuple[str, ...]] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -465,3 +467,8 @@ class WebhookSubscription(Base):
     status: Mapped[str | None] = mapped_column(String(64))
     secret: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTC)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Table, typed as one (`__table__` is declared as a plain FromClause)."""
+    return cast(Table, model.__table__)

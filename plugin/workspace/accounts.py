@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, bindparam, select
 
 from plugin.store.prepared import Prepared
-from plugin.store.schema import Workspace
+from plugin.store.schema import Workspace, table_of
 
-W = Workspace.__table__
+W = table_of(Workspace)
 
 
 @dataclass(frozen=True, slots=True)

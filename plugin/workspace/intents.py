@@ -110,11 +110,13 @@ def build_classifier(
     threshold: float | None = None,
 ) -> Classifier:
     """The rules first; a message they leave without a stage goes to the model (SPEC §4)."""
-    matcher = matcher_for(packs) if packs else None
+    if not packs:
+        return lambda text, channel, current: _NOTHING
+    matcher = matcher_for(packs)
     template = catalog.template
-    known = frozenset(intent.name for intent in matcher.intents) if matcher else frozenset()
+    known = frozenset(intent.name for intent in matcher.intents)
     limit = threshold if threshold is not None else (model.threshold if model is not None else 1.0)
-    if isinstance(model, Model) and matcher is not None:  # judged on the stage it sets (StageScorer)
+    if isinstance(model, Model):  # judged on the stage it sets (StageScorer)
         model = StageScorer(model, matcher, template=template, overrides=overrides)
     # What each set of matched intents assigns, and which intent assigns each track: the same few sets
     # recur, and working them out again (and building the result) each time shows on the batch path.
@@ -132,8 +134,6 @@ def build_classifier(
         return found
 
     def classify(text: str, channel: str, current: dict[str, str]) -> Classified:
-        if matcher is None:
-            return _NOTHING
         names = matcher.intent_names(text, channel=channel, current=current)
         ruled = by_rules(names) if names else _NOTHING
         if model is None or STAGE in ruled.assign:

@@ -19,6 +19,17 @@ COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 EDITABLE = ("label", "emoji", "color", "description", "automation", "alert", "terminal")
 
 
+# What a status added by hand (or on a new track) is until an admin says otherwise.
+STATUS_DEFAULTS = {
+    "emoji": "",
+    "color": "#9ca3af",
+    "description": "",
+    "automation": "any",
+    "alert": False,
+    "terminal": False,
+}
+
+
 def validate_fields(fields: dict) -> dict:
     out = {}
     for name, value in fields.items():
@@ -62,12 +73,7 @@ def add_status(conn: Connection, catalog: Catalog, track: str, key: str, **field
             "track_id": t.id,
             "key": key,
             "position": position,
-            "emoji": "",
-            "color": "#9ca3af",
-            "description": "",
-            "automation": "any",
-            "alert": False,
-            "terminal": False,
+            **STATUS_DEFAULTS,
             **values,
         },
     ).scalar_one()
@@ -125,7 +131,9 @@ def reorder_statuses(conn: Connection, catalog: Catalog, track: str, keys: list[
     for position, key in enumerate(keys):
         conn.execute(
             update(Status)
-            .where(Status.workspace_id == catalog.workspace_id, Status.id == t.status(key).id)
+            .where(
+                Status.workspace_id == catalog.workspace_id, Status.id == _existing(catalog, track, key).id
+            )
             .values(position=position)
         )
     if track == "stage":

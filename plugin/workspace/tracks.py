@@ -8,7 +8,7 @@ from sqlalchemy import Connection, func, insert, literal, select, update
 
 from plugin.domain.errors import Conflict, StatushubError
 from plugin.store.schema import Customer, CustomerStatus, Status, Track
-from plugin.workspace.status_lists import KEY, validate_fields
+from plugin.workspace.status_lists import KEY, STATUS_DEFAULTS, validate_fields
 from plugin.workspace.workspaces import bump_catalog
 
 
@@ -53,12 +53,7 @@ def create_track(
                 "key": spec["key"],
                 "position": pos,
                 "label": spec["key"].replace("_", " ").title(),
-                "emoji": "",
-                "color": "#9ca3af",
-                "description": "",
-                "automation": "any",
-                "alert": False,
-                "terminal": False,
+                **STATUS_DEFAULTS,
                 **values,
             }
         )

@@ -237,3 +237,37 @@ def test_form_post_without_csrf_is_refused_and_changes_nothing(
     assert "Refused" in page.inner_text("h1")
     page.goto(f"{server}/console/")
     assert page.locator(".column[data-drop-status='greeting'] .card-item[data-name='Dana']").count() == 1
+
+
+PHONE_PAGES = [
+    "/console/",
+    "/console/?status=stage:greeting",
+    "/console/reports",
+    "/console/statuses",
+    "/console/intents",
+]
+
+
+def test_on_a_phone_no_page_scrolls_sideways(browser, server, tokens, customers):
+    """At 390 px wide the document is never wider than the screen; the stage board scrolls in its own box."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, server, tokens["admin"])
+        # A card in the last column: its hidden "Move to" label sits far right, inside the board's box.
+        form = page.locator(".card-item[data-name='Eli'] form.move")
+        form.locator("select").select_option("passed")
+        with page.expect_navigation():
+            form.locator("button").click()
+        customer = page.locator(".card-item[data-name='Dana'] a").first.get_attribute("href")
+        for path in [*PHONE_PAGES, customer]:
+            page.goto(path if path.startswith("http") else f"{server}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+        page.goto(f"{server}/console/")
+        board = page.locator(".columns")
+        assert board.evaluate("el => el.scrollWidth > el.clientWidth"), (
+            "the stage board scrolls inside its box"
+        )
+    finally:
+        context.close()

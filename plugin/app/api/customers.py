@@ -25,9 +25,9 @@ from plugin.domain.clock import utcnow
 from plugin.domain.errors import Conflict, NotAllowed, StatushubError
 from plugin.domain.identities import phone_identity
 from plugin.engine import assign_status
-from plugin.store.schema import Customer, Workspace
+from plugin.store.schema import Customer, Workspace, table_of
 
-C = Customer.__table__
+C = table_of(Customer)
 TAGS = ("customers",)
 
 

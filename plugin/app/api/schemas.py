@@ -20,7 +20,7 @@ def _clean(value: str) -> None:
 
 def Text(**kwargs) -> fields.String:  # noqa: N802 (a field factory reads like a field class)
     length = kwargs.pop("length", None)
-    checks = [_clean]
+    checks: list = [_clean]
     extra = kwargs.pop("validate", None)
     if extra is not None:
         checks.append(extra)

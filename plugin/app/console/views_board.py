@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import redirect, render_template, request, url_for
@@ -17,15 +18,15 @@ from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware, utcnow
 from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
-from plugin.store.schema import Customer, CustomerStatus
+from plugin.store.schema import Customer, CustomerStatus, table_of
 from plugin.workspace.catalog import load_catalog
 
-C, CS = Customer.__table__, CustomerStatus.__table__
+C, CS = table_of(Customer), table_of(CustomerStatus)
 PAGE = 50  # rows of the priority queue per page
 COLUMN = 20  # cards per stage column; "+N more" opens the column's full, paginated queue
 
 
-def stage_column(conn: Connection, catalog: Catalog, status: StatusInfo, limit: int = COLUMN) -> list:
+def stage_column(conn: Connection, catalog: Catalog, status: StatusInfo, limit: int = COLUMN) -> Sequence:
     """One column's cards, read from the priority columns the engine keeps in step with `stage` (every
     holder of a stage status has its position as rank), so the priority index walks them in order."""
     query = (
@@ -82,7 +83,7 @@ def board():
         selected=status,
         queue=queue,
         badges={
-            cid: [s for t, k in keys.items() if (s := catalog.status(t, k))] for cid, keys in held.items()
+            cid: [st for t, k in keys.items() if (st := catalog.status(t, k))] for cid, keys in held.items()
         },
         columns=columns,
         waited=lambda since: waited(since, now),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, select
 
@@ -14,11 +16,11 @@ from plugin.domain.clock import utcnow
 from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
-from plugin.store.schema import Customer, CustomerStatus, Identity, Message, StatusChange
+from plugin.store.schema import Customer, CustomerStatus, Identity, Message, StatusChange, table_of
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intent_model import correct_intent, intent_choices
 
-C, CS = Customer.__table__, CustomerStatus.__table__
+C, CS = table_of(Customer), table_of(CustomerStatus)
 MESSAGES = 200  # the newest ones, shown oldest first
 HISTORY = 200
 
@@ -42,7 +44,7 @@ def conversation(conn: Connection, workspace_id: int, customer_id: int) -> list:
     return list(reversed(newest))
 
 
-def history(conn: Connection, workspace_id: int, customer_id: int) -> list:
+def history(conn: Connection, workspace_id: int, customer_id: int) -> Sequence:
     return conn.execute(
         select(StatusChange)
         .where(StatusChange.workspace_id == workspace_id, StatusChange.customer_id == customer_id)
@@ -51,7 +53,7 @@ def history(conn: Connection, workspace_id: int, customer_id: int) -> list:
     ).all()
 
 
-def why(entries: list, statuses: dict) -> dict:
+def why(entries: Sequence, statuses: dict) -> dict:
     """For each current status, the newest applied entry that put the customer there."""
     found = {}
     for e in entries:  # newest first

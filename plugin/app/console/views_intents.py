@@ -11,7 +11,7 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.errors import StatushubError
 from plugin.domain.policy import decide
 from plugin.store.db import reading, transaction
-from plugin.store.schema import Workspace
+from plugin.store.schema import Workspace, table_of
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import (
     assign_intent,
@@ -62,11 +62,13 @@ def intents():
         matcher = matcher_for(packs) if packs else None
         rows = []
         for intent in matcher.intents if matcher else ():
+            assert matcher is not None
             assigned = matcher.assignment(intent.name, template=catalog.template, overrides=overrides)
             rows.append((intent, assigned, intent.name in overrides))
         if "text" in request.args:
             region = conn.execute(
-                Workspace.__table__.select()
+                table_of(Workspace)
+                .select()
                 .with_only_columns(Workspace.default_region)
                 .where(Workspace.id == me.workspace_id)
             ).scalar_one()

@@ -21,10 +21,10 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
 from plugin.domain.errors import StatushubError
 from plugin.store.db import reading
-from plugin.store.schema import StatusChange
+from plugin.store.schema import StatusChange, table_of
 from plugin.workspace.catalog import load_catalog
 
-SC = StatusChange.__table__
+SC = table_of(StatusChange)
 SCAN = 200_000  # applied changes read for time-in-status; a console report, not a warehouse
 
 
@@ -93,7 +93,7 @@ def reports():
     time_chart = bar_chart(
         "Median hours in status",
         [
-            (label.get(k, k[1]), v, catalog.status(*k).color if catalog.status(*k) else "#9ca3af")
+            (label.get(k, k[1]), v, status.color if (status := catalog.status(*k)) else "#9ca3af")
             for k, v in sorted(medians.items())
         ],
         unit=" h",
