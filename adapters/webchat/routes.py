@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.webchat import signature
-from adapters.webchat.schema import load_event
+from adapters.webchat.schema import load_event, storable_object
 from plugin.app import hub
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
@@ -126,7 +126,7 @@ def _document(raw: bytes) -> dict:
     except UnicodeDecodeError:
         raise StatushubError("the body is not UTF-8 text", field="body") from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=storable_object)
     except json.JSONDecodeError as exc:
         raise StatushubError(
             f"the body is not JSON: {exc.msg} at character {exc.pos}", field="body"

@@ -169,3 +169,11 @@ def test_body_over_one_mebibyte_answers_413_and_stores_nothing(client, engine):
     assert answer.status_code == 413
     assert answer.json["error"]["code"] == "body_too_large"
     assert rows(engine, Message) == 0 and rows(engine, Customer) == 0
+
+
+def test_a_nul_in_the_body_is_stored_as_a_replacement_character(client, engine):
+    answer = post_inbound(client, inbound_form("SMnul", "price\x00 of the table?", ProfileName="Ada\x00"))
+    assert answer.status_code == 200, answer.data
+    with engine.connect() as conn:
+        assert conn.execute(select(Message.text)).scalar_one() == "price\ufffd of the table?"
+        assert conn.execute(select(Customer.name)).scalar_one() == "Ada\ufffd"

@@ -165,3 +165,18 @@ def test_missing_workspace_answers_400(client, engine):
     assert answer.status_code == 400
     assert answer.json["error"]["details"]["field"] == "workspace"
     assert nothing_stored(engine)
+
+
+def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(client, engine):
+    # JSON may escape a NUL or a lone UTF-16 surrogate; neither may cost the message (SPEC §12).
+    raw = (
+        b'{"workspace": "acme", "event_id": "e-odd", "direction": "inbound", "sender": "customer",'
+        b' "visitor": {"id": "visitor-42", "name": "Ada\\u0000 \\udc00Lovelace"},'
+        b' "text": "price\\u0000 of the \\ud800 table?", "timestamp": "2026-05-04T09:00:00Z"}'
+    )
+    answer = post_raw(client, raw)
+    assert answer.status_code == 200, answer.data
+    assert answer.json["customer"]["name"] == "Ada\ufffd \ufffdLovelace"
+    with engine.connect() as conn:
+        assert conn.execute(select(Message.text)).scalar_one() == "price\ufffd of the \ufffd table?"
+    assert post_raw(client, raw).json == answer.json
