@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from adapters.webchat.signature import header, matches, parse_header, sign
+from plugin.domain.clock import aware
 from plugin.store.schema import Customer, Delivery, Message, StatusChange
 from tests.adapters.webchat.conftest import event_body, post_event, post_raw
 
@@ -180,3 +182,26 @@ def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(client, en
     with engine.connect() as conn:
         assert conn.execute(select(Message.text)).scalar_one() == "price\ufffd of the \ufffd table?"
     assert post_raw(client, raw).json == answer.json
+
+
+def test_a_message_dated_far_in_the_future_is_kept_at_its_receipt_time(client, engine, caplog):
+    def reply(answer):
+        return answer.json["customer"]["statuses"]["reply"]
+
+    before = datetime.now(UTC)
+    assert reply(post_event(client, event_body("e1", "hello", "9999-12-31T23:59:59Z"))) == "in_progress"
+    assert "provider time in the future" in caplog.text
+    with engine.connect() as conn:
+        provider_at = conn.execute(select(Message.provider_at)).scalar_one()
+    assert abs(aware(provider_at) - before) < timedelta(seconds=60)
+    # The track is not frozen: the agent's answer, sent now, is later than the customer's message.
+    now = datetime.now(UTC).isoformat()
+    agent = event_body("e2", "Hi! How can I help?", now, direction="outbound", sender="agent")
+    assert reply(post_event(client, agent)) == "no_reply"
+
+
+def test_a_provider_clock_a_little_ahead_is_believed(client, engine):
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=200)
+    assert post_event(client, event_body("e1", "hello", ahead.isoformat())).status_code == 200
+    with engine.connect() as conn:
+        assert aware(conn.execute(select(Message.provider_at)).scalar_one()) == ahead
