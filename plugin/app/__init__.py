@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         slack_api_url=overrides.get("slack_api_url", settings.slack_api_url),
         behind_proxy=overrides.get("behind_proxy", settings.behind_proxy),
         secret_key=overrides.get("secret_key", settings.secret_key),
+        allow_private_urls=overrides.get("allow_private_urls", settings.allow_private_urls),
     )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY

@@ -16,6 +16,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     behind_proxy: bool = False
     secret_key: str | None = None
+    allow_private_urls: bool = False
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -27,4 +28,9 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL") or "https://slack.com/api/",
             behind_proxy=(env.get("STATUSHUB_BEHIND_PROXY", "").lower() in ("1", "true", "yes")),
             secret_key=env.get("STATUSHUB_SECRET_KEY") or None,
+            allow_private_urls=_flag(env.get("STATUSHUB_ALLOW_PRIVATE_URLS")),
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -36,7 +37,8 @@ def worker_command(once: bool, poll: float) -> None:
     tasks = list(app.extensions.get(TASKS_KEY, []))
     from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
 
-    senders.setdefault(webhooks.KIND, webhooks.send_webhook)
+    allow_private = app.extensions["statushub"].settings.allow_private_urls
+    senders.setdefault(webhooks.KIND, functools.partial(webhooks.send_webhook, allow_private=allow_private))
     tasks += [t for t in (time_rules.evaluate_time_rules, nudges.scan_nudges) if t not in tasks]
 
     if not once:
