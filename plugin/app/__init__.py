@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         behind_proxy=overrides.get("behind_proxy", settings.behind_proxy),
         secret_key=overrides.get("secret_key", settings.secret_key),
         allow_private_urls=overrides.get("allow_private_urls", settings.allow_private_urls),
+        metrics_token=overrides.get("metrics_token", settings.metrics_token),
     )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY

@@ -17,6 +17,7 @@ class Settings:
     behind_proxy: bool = False
     secret_key: str | None = None
     allow_private_urls: bool = False
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -29,6 +30,7 @@ class Settings:
             behind_proxy=(env.get("STATUSHUB_BEHIND_PROXY", "").lower() in ("1", "true", "yes")),
             secret_key=env.get("STATUSHUB_SECRET_KEY") or None,
             allow_private_urls=_flag(env.get("STATUSHUB_ALLOW_PRIVATE_URLS")),
+            metrics_token=env.get("STATUSHUB_METRICS_TOKEN") or None,
         )
 
 
