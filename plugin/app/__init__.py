@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
+from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
 from plugin.app.settings import Settings
 from plugin.store.db import make_engine
 
@@ -42,7 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         metrics_token=overrides.get("metrics_token", settings.metrics_token),
     )
     app = Flask(__name__)
+    app.request_class = BoundedRequest
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
     app.extensions["statushub"] = Hub(settings, make_engine(settings.database_url))
     logging.getLogger("statushub").setLevel(logging.INFO)
