@@ -10,7 +10,7 @@ import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -29,6 +29,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         lock_path = _writer_lock_path(parsed.database, parsed.query)
         if lock_path:
             connect_args["factory"] = _WriterLockedConnection
+            _create_private(parsed.database)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine, lock_path)
         return engine
@@ -46,6 +47,14 @@ def _writer_lock_path(database: str | None, query) -> str | None:
     return os.path.abspath(database) + ".lock"
 
 
+def _create_private(database: str) -> None:
+    """Creates a missing SQLite file readable by its owner only (0600), whatever the umask: it holds
+    channel secrets and every message. SQLite gives its -wal and -shm files the database file's mode;
+    an existing file keeps the mode its owner chose."""
+    with suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class _WriterLockedConnection(sqlite3.Connection):
     """A sqlite3 connection that serializes writers on a sidecar flock, released after COMMIT/ROLLBACK.
 
@@ -59,7 +68,7 @@ class _WriterLockedConnection(sqlite3.Connection):
     _holding = False
 
     def open_writer_lock(self, path: str) -> None:
-        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
     def acquire_writer_lock(self) -> None:
         if self._lock_fd is not None and not self._holding:
