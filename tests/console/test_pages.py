@@ -406,11 +406,11 @@ def test_reports_show_counts_transitions_and_charts(agent, customers):
     page = agent.get("/console/reports").get_data(as_text=True)
     assert page.count("<svg") >= 6 and "🔥 Hot Lead" in page
     counts = agent.get("/console/reports/counts.csv")
-    assert counts.mimetype == "text/csv" and "stage,greeting,Greeting,False,2" in counts.get_data(
+    assert counts.mimetype == "text/csv" and '"stage","greeting","Greeting","False","2"' in counts.get_data(
         as_text=True
     )
     moves = agent.get("/console/reports/transitions.csv").get_data(as_text=True)
-    assert "stage,greeting,hot_lead,1" in moves
+    assert '"stage","greeting","hot_lead","1"' in moves
     assert "median_hours" in agent.get("/console/reports/time-in-status.csv").get_data(as_text=True)
 
 

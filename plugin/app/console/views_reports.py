@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import statistics
 from collections import defaultdict
@@ -15,7 +14,7 @@ from plugin.app.console import bp
 from plugin.app.console.auth import engine, visitor
 from plugin.app.console.charts import bar_chart
 from plugin.app.console.views_board import status_counts
-from plugin.customers.reports import spreadsheet_safe
+from plugin.customers.reports import csv_writer, spreadsheet_safe
 from plugin.customers.reports import transitions as report_transitions
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
@@ -128,7 +127,7 @@ def report_csv(kind: str):
     me = visitor()
     start, end = period()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     with reading(engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         if kind == "counts":
