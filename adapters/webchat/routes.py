@@ -42,7 +42,10 @@ class BadSignature(StatushubError):
 
 def _refuse(reason: str) -> BadSignature:
     log.warning("web chat event refused", extra={"reason": reason})
-    return BadSignature("the event is not signed with this workspace's web chat secret (or is too old)")
+    return BadSignature(
+        "the event is not signed with this workspace's web chat secret (or is too old)",
+        field="X-Statushub-Signature",
+    )
 
 
 @bp.post("/webchat/events")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from adapters.webchat.signature import header, matches, parse_header, sign
 from plugin.domain.clock import aware
 from plugin.store.schema import Customer, Delivery, Message, StatusChange
-from tests.adapters.webchat.conftest import event_body, post_event, post_raw
+from tests.adapters.webchat.conftest import SECRET, event_body, post_event, post_raw
 
 
 def rows(engine, table) -> int:
@@ -101,6 +101,15 @@ def test_missing_or_malformed_signature_header_is_refused(client, engine):
     raw = json.dumps(event_body("e1", "hello")).encode()
     for value in ("", "v1=abc", "t=abc,v1=def", "t=1767225600", "garbage"):
         assert post_raw(client, raw, signature=value).status_code == 401, value
+    assert nothing_stored(engine)
+
+
+def test_a_crafted_timestamp_in_the_signature_header_answers_401_naming_the_header(client, engine):
+    raw = json.dumps(event_body("e1", "hello")).encode()
+    for t in ("9" * 4300, "1" * 13, "١٧٦٧٢٢٥٦٠٠", "-1", "+1767225600"):
+        answer = post_raw(client, raw, signature=f"t={t},v1={sign(SECRET, 1767225600, raw)}")
+        assert answer.status_code == 401, t
+        assert answer.json["error"]["details"]["field"] == "X-Statushub-Signature"
     assert nothing_stored(engine)
 
 
