@@ -436,3 +436,30 @@ def test_no_query_crosses_workspaces(app, engine, tokens, customers):
     with reading(engine) as conn:
         assert conn.execute(select(func.count()).select_from(StatusChange)).scalar() == 0
     del token
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/console/?page=2e18", "page is"),
+        ("/console/?page=2000000000000000000", "page is"),
+        ("/console/?page=-1", "page is"),
+        ("/console/reports?from=9999-12-31&to=9999-12-31", "from and to"),
+        ("/console/reports?to=0001-01-01", "from and to"),
+    ],
+)
+def test_crafted_page_numbers_and_dates_answer_400(agent, path, field):
+    answer = agent.get(path)
+    assert answer.status_code == 400, answer.data
+    assert field in answer.get_data(as_text=True)
+
+
+def test_unknown_query_values_never_reach_links_or_fail(agent):
+    page = agent.get("/console/reports?kind=x&_external=1&_scheme=javascript&from=2026-05-01")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "javascript:" not in text and "kind=x" not in text and "from=2026-05-01" in text
+
+
+def test_a_customer_id_past_any_real_one_is_not_found(agent):
+    assert agent.get("/console/customers/99999999999999999999").status_code == 404

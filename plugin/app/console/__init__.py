@@ -8,7 +8,7 @@ import secrets
 from flask import Blueprint, Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from plugin.domain.errors import StatushubError
+from plugin.domain.errors import StatushubError, UnknownCustomer
 
 bp = Blueprint(
     "console",
@@ -19,6 +19,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 log = logging.getLogger("statushub.console")
+MAX_ID = 2**53  # as the API's: larger ids cannot exist, and would overflow the database's integers
 
 
 def init_app(app: Flask) -> None:
@@ -41,6 +42,13 @@ def init_app(app: Flask) -> None:
     auth.configure_sessions(app)
     if "console" not in app.blueprints:
         app.register_blueprint(bp)
+
+
+@bp.url_value_preprocessor
+def bounded_ids(_endpoint: str | None, values: dict | None) -> None:
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and value > MAX_ID:
+            raise UnknownCustomer(f"no customer #{value} in this workspace", field=name)
 
 
 @bp.errorhandler(StatushubError)

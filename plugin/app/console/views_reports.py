@@ -39,8 +39,8 @@ def period() -> tuple[datetime, datetime]:
             if request.args.get("from")
             else end - timedelta(days=30)
         )
-    except ValueError:
-        raise StatushubError("dates are YYYY-MM-DD", field="from") from None
+    except (ValueError, OverflowError):  # OverflowError: a period reaching past year 1 or 9999
+        raise StatushubError("from and to are dates as YYYY-MM-DD", field="from") from None
     start, end = aware(start), aware(end)
     if start >= end:
         raise StatushubError("the period starts after it ends", field="from")
@@ -115,6 +115,7 @@ def reports():
         charts=charts,
         move_chart=move_chart,
         time_chart=time_chart,
+        period_args={k: v for k, v in request.args.items() if k in ("from", "to")},
         start=start.date().isoformat(),
         end=(end - timedelta(days=1)).date().isoformat()
         if request.args.get("to")
