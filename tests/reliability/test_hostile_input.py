@@ -22,8 +22,9 @@ from adapters.slack.blocks import customer_card
 from adapters.slack.snapshots import card
 from adapters.sms.parse import e164, parse_inbound, parse_status
 from adapters.webchat.schema import load_event
-from adapters.webchat.signature import header, parse_header
+from adapters.webchat.signature import header, is_fresh, parse_header
 from plugin.app import create_app
+from plugin.automation.time_rules import MAX_MINUTES, parse_duration
 from plugin.customers.reports import spreadsheet_safe
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError, UnknownCustomer
@@ -133,9 +134,22 @@ def test_web_chat_events_load_or_fail_with_a_domain_error(document):
         assert exc.field
 
 
-@given(value=text)
+@given(value=text | st.from_regex(r"\At=[0-9\u0660-\u0669]{0,5000},v1=[0-9a-f]{0,64}\Z"))
 def test_web_chat_signature_headers_parse_or_are_refused_never_raise(value):
-    parse_header(value)
+    parsed = parse_header(value)
+    if parsed is not None:
+        is_fresh(parsed, time.time())
+
+
+@given(value=text | st.from_regex(r"\A[0-9\u0660-\u0669]{1,5000}[mhd]\Z"))
+@settings(max_examples=300, deadline=None)
+def test_durations_parse_or_fail_with_a_domain_error(value):
+    try:
+        minutes = parse_duration(value)
+    except StatushubError as exc:
+        assert exc.field == "after"
+    else:
+        assert 1 <= minutes <= MAX_MINUTES
 
 
 @given(command=text)
