@@ -37,6 +37,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     # PostgreSQL). After a restart the first statement on a dead connection fails instead, SQLAlchemy
     # then discards every pooled connection, and the request answers 503, which providers retry.
     kwargs.setdefault("pool_size", 5)
+    if parsed.get_driver_name() == "psycopg":
+        # psycopg prepares a statement on the server once it has run a few times, and keeps it for the
+        # connection's life; through PgBouncer in transaction pooling the next transaction may get
+        # another server connection ("prepared statement _pg3_0 already exists", SPEC §8). None: never.
+        kwargs["connect_args"] = {"prepare_threshold": None, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
 
 

@@ -31,6 +31,8 @@ from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import classifier_for
 from tests.conftest import at
 
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
+
 URL = "https://hooks.example.test/statushub"
 SENDERS = {"webhook": send_webhook}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
@@ -17,6 +18,8 @@ from tests.adapters.sms.conftest import (
     rows,
     signed,
 )
+
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 
 def statuses_of(client, engine, phone=CUSTOMER):

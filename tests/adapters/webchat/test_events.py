@@ -6,12 +6,15 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from adapters.webchat.signature import header, matches, parse_header, sign
 from plugin.domain.clock import aware
 from plugin.store.schema import Customer, Delivery, Message, StatusChange
 from tests.adapters.webchat.conftest import SECRET, event_body, post_event, post_raw
+
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 
 def rows(engine, table) -> int:
