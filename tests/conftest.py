@@ -4,6 +4,11 @@ PostgreSQL is found at STATUSHUB_TEST_PG_URL (default: postgres@127.0.0.1:5432, 
 has it). Each test gets its own database, cloned from a migrated template made once per session,
 so no test sees another's rows. Without a reachable server the PostgreSQL runs are skipped locally
 and fail in CI (CI=true), so a green CI always means both backends ran.
+
+Tests marked `pgbouncer` (the webhook, worker and concurrency tests) run a third time through
+PgBouncer in transaction pooling mode (SPEC §8), found at STATUSHUB_TEST_PGBOUNCER_URL (default
+127.0.0.1:6432, in front of the PostgreSQL above, as `.ci/run` starts it): the database is created
+on PostgreSQL directly, then used through the pooler only. Skipped locally without it, failed in CI.
 """
 
 from __future__ import annotations
@@ -24,12 +29,31 @@ from plugin.workspace.workspaces import create_workspace
 PG_ADMIN_URL = os.environ.get(
     "STATUSHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+PGBOUNCER_URL = os.environ.get(
+    "STATUSHUB_TEST_PGBOUNCER_URL", "postgresql+psycopg://postgres@127.0.0.1:6432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ("sqlite", "postgresql", "pgbouncer")
 
 
-def _pg_available() -> bool:
+def pytest_collection_modifyitems(config, items):
+    """The pgbouncer backend runs only for tests marked `pgbouncer`; the others are deselected."""
+    dropped = [
+        item
+        for item in items
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("db_url") == "pgbouncer"
+        and item.get_closest_marker("pgbouncer") is None
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]
+
+
+def _pg_available(url: str = PG_ADMIN_URL) -> bool:
     try:
-        eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        eng = create_engine(url, isolation_level="AUTOCOMMIT")
         with eng.connect() as conn:
             conn.execute(text("SELECT 1"))
         eng.dispose()
@@ -59,8 +83,18 @@ def pg_template():
     admin.dispose()
 
 
-def _pg_url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+def _pg_url(name: str, server: str = PG_ADMIN_URL) -> str:
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pgbouncer():
+    """PgBouncer's URL for a database name, once the pooler answers."""
+    if not _pg_available(PGBOUNCER_URL):
+        if IN_CI:
+            pytest.fail(f"PgBouncer is not reachable at {PGBOUNCER_URL}; CI runs the pooled tests through it")
+        pytest.skip("PgBouncer not reachable; set STATUSHUB_TEST_PGBOUNCER_URL")
+    return lambda name: _pg_url(name, PGBOUNCER_URL)
 
 
 @pytest.fixture(scope="session")
@@ -70,21 +104,22 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path):
-    """A freshly created, migrated database of each backend."""
+    """A freshly created, migrated database of each backend (pgbouncer: PostgreSQL through the pooler)."""
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "statushub.db"
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
+    pooled = request.getfixturevalue("pgbouncer") if request.param == "pgbouncer" else None
     template = request.getfixturevalue("pg_template")
     name = f"shub_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _pg_url(name)
+    yield pooled(name) if pooled else _pg_url(name)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

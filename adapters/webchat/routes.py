@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
 from adapters.webchat.parse import parse_event, workspace_slug
+from adapters.webchat.schema import storable_object
 from plugin.app import hub
 from plugin.customers.naming import customer_name
 from plugin.domain import signatures
@@ -35,7 +36,10 @@ class BadSignature(StatushubError):
 
 def _refuse(reason: str) -> BadSignature:
     log.warning("web chat event refused", extra={"reason": reason})
-    return BadSignature("the event is not signed with this workspace's web chat secret (or is too old)")
+    return BadSignature(
+        "the event is not signed with this workspace's web chat secret (or is too old)",
+        field="X-Statushub-Signature",
+    )
 
 
 @bp.post("/webchat/events")
@@ -100,7 +104,7 @@ def _document(raw: bytes) -> dict:
     except UnicodeDecodeError:
         raise StatushubError("the body is not UTF-8 text", field="body") from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=storable_object)
     except json.JSONDecodeError as exc:
         raise StatushubError(
             f"the body is not JSON: {exc.msg} at character {exc.pos}", field="body"

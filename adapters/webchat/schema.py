@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from plugin.domain.errors import StatushubError
+from plugin.domain.events import storable
 
 
 class VisitorSchema(Schema):
@@ -39,6 +40,12 @@ class EventSchema(Schema):
 
 
 _schema = EventSchema()
+
+
+def storable_object(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose string values are storable (SPEC §12): `json.loads`'s object_pairs_hook, so
+    an escaped NUL or lone surrogate in `workspace` or `event_id` is a character, not a server error."""
+    return {key: storable(value) if isinstance(value, str) else value for key, value in pairs}
 
 
 def load_event(document: dict) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 
+from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
 from plugin.app.settings import Settings
 from plugin.automation.outbound import Senders
 from plugin.store.db import make_engine, reading, transaction
@@ -46,7 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     overrides = {k.lower(): v for k, v in (test_config or {}).items() if k.lower() in known}
     settings = replace(Settings.from_env(), **overrides)
     app = Flask(__name__)
+    app.request_class = BoundedRequest
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
     app.extensions["statushub"] = Hub(settings, make_engine(settings.database_url))
     logging.getLogger("statushub").setLevel(logging.INFO)

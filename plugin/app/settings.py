@@ -21,6 +21,8 @@ class Settings:
         ("log", "/log"),
         ("leads", "/leads"),
     )
+    allow_private_urls: bool = False
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -37,4 +39,10 @@ class Settings:
                 (key, env.get(f"STATUSHUB_SLACK_{key.upper()}_COMMAND") or default)
                 for key, default in cls.slack_commands
             ),
+            allow_private_urls=_flag(env.get("STATUSHUB_ALLOW_PRIVATE_URLS")),
+            metrics_token=env.get("STATUSHUB_METRICS_TOKEN") or None,
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import requests
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from plugin.automation import public_urls
 from plugin.automation.outbox import Job, Undeliverable
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import NotFound, StatushubError
@@ -35,13 +36,33 @@ class Waiting(Exception):
     """An earlier change for the same customer and subscription is still pending: order first."""
 
 
+class DeliveryFailed(Exception):
+    """Retried. Its text is stored and shown to admins, so it never tells what the connection met."""
+
+
 def subscribe(
-    conn: Connection, catalog: Catalog, url: str, *, track: str | None, status: str | None, now: datetime
+    conn: Connection,
+    catalog: Catalog,
+    url: str,
+    *,
+    track: str | None,
+    status: str | None,
+    now: datetime,
+    allow_private: bool = False,
 ) -> tuple[int, str]:
-    """Stores a subscription; returns its id and its secret (shown once)."""
+    """Stores a subscription; returns its id and its secret (shown once). The URL must reach public
+    addresses only unless `allow_private` (SPEC §12)."""
     parsed = urlparse(url or "")
     if parsed.scheme not in ("http", "https") or not parsed.netloc or len(url) > 2000:
         raise InvalidWebhook(f"{url!r} is not an http(s) URL", field="url")
+    if not allow_private:
+        try:
+            public_urls.check_url(url)
+        except public_urls.NotPublic as exc:
+            raise InvalidWebhook(
+                f"{exc}: webhooks go to public addresses (STATUSHUB_ALLOW_PRIVATE_URLS=1 allows others)",
+                field="url",
+            ) from None
     if status and not track:
         track = catalog.resolve(status, manual=False).track
     if track:
@@ -87,8 +108,9 @@ def sign(secret: str, body: bytes, t: int | None = None) -> str:
     return header(secret, int(time.time()) if t is None else t, body)
 
 
-def send_webhook(engine: Engine, job: Job) -> None:
-    """POSTs one change, signed afresh; raises (retried) unless the receiver answers 2xx."""
+def send_webhook(engine: Engine, job: Job, *, allow_private: bool = False) -> None:
+    """POSTs one change, signed afresh, to a public address unless `allow_private`; raises (retried)
+    unless the receiver answers 2xx. Redirects are not followed."""
     payload = job.payload
     with reading(engine) as conn:
         sub = conn.execute(
@@ -101,15 +123,24 @@ def send_webhook(engine: Engine, job: Job) -> None:
         if _earlier_pending(conn, job):
             raise Waiting("an earlier change for this customer is not delivered yet")
         body = json.dumps(_document(conn, job), ensure_ascii=False, separators=(",", ":")).encode()
-    answer = requests.post(
-        sub.url,
-        data=body,
-        headers={"Content-Type": "application/json", "X-Statushub-Signature": sign(sub.secret, body)},
-        timeout=TIMEOUT,
-        allow_redirects=False,
-    )
+    try:
+        with public_urls.session(allow_private=allow_private) as http:
+            answer = http.post(
+                sub.url,
+                data=body,
+                headers={"Content-Type": "application/json", "X-Statushub-Signature": sign(sub.secret, body)},
+                timeout=TIMEOUT,
+                allow_redirects=False,
+            )
+    except public_urls.NotPublic:
+        raise DeliveryFailed("refused: the URL does not lead to a public address") from None
+    except requests.Timeout:
+        raise DeliveryFailed(f"no answer in {TIMEOUT} s") from None
+    except requests.RequestException:
+        # Never the exception's text: it tells which ports are open and what answers on them.
+        raise DeliveryFailed("connection failed") from None
     if not 200 <= answer.status_code < 300:
-        raise RuntimeError(f"receiver answered {answer.status_code}")
+        raise DeliveryFailed(f"receiver answered {answer.status_code}")
 
 
 def _earlier_pending(conn: Connection, job: Job) -> bool:

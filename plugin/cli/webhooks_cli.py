@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 from plugin.automation.webhooks import dead_letters, replay, subscribe, subscriptions, unsubscribe
-from plugin.cli.output import json_option, print_json, read_only, table, unit_of_work, when, workspace_option
+from plugin.cli.output import (
+    json_option,
+    print_json,
+    read_only,
+    session,
+    table,
+    unit_of_work,
+    when,
+    workspace_option,
+)
 from plugin.domain.clock import utcnow
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.workspaces import get_workspace
@@ -26,7 +35,10 @@ def add_command(url, workspace, track, status, as_json) -> None:
     """Subscribes URL; prints its id and secret once (keep the secret to verify signatures)."""
     with unit_of_work() as conn:
         catalog = load_catalog(conn, get_workspace(conn, workspace).id)
-        sub_id, secret = subscribe(conn, catalog, url, track=track, status=status, now=utcnow())
+        allow_private = session().settings.allow_private_urls
+        sub_id, secret = subscribe(
+            conn, catalog, url, track=track, status=status, now=utcnow(), allow_private=allow_private
+        )
     if as_json:
         print_json({"id": sub_id, "secret": secret, "url": url, "track": track, "status": status})
     else:

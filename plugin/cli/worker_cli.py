@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -35,7 +36,8 @@ def worker_command(once: bool, poll: float) -> None:
     senders = dict(app.extensions.get(SENDERS_KEY, {}))
     from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
 
-    senders.setdefault(webhooks.KIND, webhooks.send_webhook)
+    allow_private = app.extensions["statushub"].settings.allow_private_urls
+    senders.setdefault(webhooks.KIND, functools.partial(webhooks.send_webhook, allow_private=allow_private))
     from plugin.workspace.intent_model import retrain_due  # a model learns its corrections (SPEC §4)
 
     tasks = [time_rules.evaluate_time_rules, nudges.scan_nudges, retrain_due]

@@ -17,6 +17,7 @@ from plugin.customers.read_model import priority_order
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.errors import StatushubError, UnknownCustomer
+from plugin.domain.events import storable
 from plugin.store.schema import (
     Customer,
     CustomerLink,
@@ -193,9 +194,19 @@ def decode_cursor(cursor: str, sort: str) -> list:
         if len(key) != expected:
             raise ValueError(len(key))
         _after(sort, key)  # validates the values' types
+        if not all(_storable(v) for v in key):
+            raise ValueError(key)
         return key
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise _bad("cursor is not one this list handed out (or the sort changed)", "cursor") from None
+
+
+def _storable(value) -> bool:
+    """A forged cursor's value the database can compare: an integer of 64 bits, a finite number, text
+    without NUL or lone surrogates (SPEC §12)."""
+    if isinstance(value, (int, float)):
+        return -(2**63) <= value < 2**63
+    return not isinstance(value, str) or storable(value) == value
 
 
 def list_customers(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import statistics
 from collections import defaultdict
 from datetime import datetime
@@ -138,7 +139,7 @@ def customers_csv(conn: Connection, catalog: Catalog, flt: CustomerFilter) -> st
     """The filtered list as CSV: one row a customer, one column a track."""
     tracks = list(catalog.tracks)
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_writer(buf)
     writer.writerow(["id", "name", "identities", *tracks, "opted_out", "waiting_since"])
     rows = conn.execute(
         select(C.c.id, C.c.name, C.c.opted_out, C.c.waiting_since)
@@ -155,7 +156,7 @@ def customers_csv(conn: Connection, catalog: Catalog, flt: CustomerFilter) -> st
                 [
                     r.id,
                     spreadsheet_safe(r.name),
-                    " ".join(identities[r.id]),
+                    spreadsheet_safe(" ".join(identities[r.id])),
                     *[statuses[r.id].get(t, "") for t in tracks],
                     "true" if r.opted_out else "false",
                     aware(r.waiting_since).isoformat() if r.waiting_since else "",
@@ -164,6 +165,17 @@ def customers_csv(conn: Connection, catalog: Catalog, flt: CustomerFilter) -> st
     return buf.getvalue()
 
 
+def csv_writer(out: io.StringIO):
+    """A CSV writer that quotes every field, so no separator inside a value splits it (SPEC §12)."""
+    return csv.writer(out, quoting=csv.QUOTE_ALL)
+
+
+# Where a spreadsheet would start a formula: at = + - @ (or a tab or CR) beginning the cell or, since a
+# program splitting on `;`, `,` or a tab sees each part as a cell of its own, beginning any such part.
+_FORMULA_START = re.compile("(?<![^;,\t])(?=[-=+@\t\r])")
+
+
 def spreadsheet_safe(text: str) -> str:
-    """A CSV cell that a spreadsheet shows as text: one starting with = + - @ would run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A name or text as a CSV cell that spreadsheets show as text whatever their separator: each
+    formula start is prefixed with `'` (numbers the product writes never pass through here)."""
+    return _FORMULA_START.sub("'", text)

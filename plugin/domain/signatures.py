@@ -42,7 +42,10 @@ def parse_header(value: str | None) -> SignatureHeader | None:
             timestamp = item
         elif name == "v1":
             signatures.append(item.strip().lower())
-    if timestamp is None or not timestamp.isdigit() or not signatures:
+    # Unix seconds have 10 digits until 2286; a longer (or non-ASCII) number is no timestamp of ours.
+    if timestamp is None or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        return None
+    if not signatures:
         return None
     return SignatureHeader(int(timestamp), tuple(signatures))
 

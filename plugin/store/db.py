@@ -10,7 +10,7 @@ import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -27,14 +27,20 @@ def make_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         connect_args: dict[str, object] = {"timeout": 30, "check_same_thread": False}
         lock_path = _writer_lock_path(parsed.database, parsed.query)
-        if lock_path:
+        if lock_path and parsed.database:
             connect_args["factory"] = _WriterLockedConnection
+            _create_private(parsed.database)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine, lock_path)
         return engine
     # No ping before each checkout: it is a round trip on every request (bench/FIGURES.md). After a restart the first statement on a dead connection fails instead, SQLAlchemy
     # then discards every pooled connection, and the request answers 503, which providers retry.
     kwargs.setdefault("pool_size", 5)
+    if parsed.get_driver_name() == "psycopg":
+        # psycopg prepares a statement on the server once it has run a few times, and keeps it for the
+        # connection's life; through PgBouncer in transaction pooling the next transaction may get
+        # another server connection ("prepared statement _pg3_0 already exists", SPEC §8). None: never.
+        kwargs["connect_args"] = {"prepare_threshold": None, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
 
 
@@ -43,6 +49,14 @@ def _writer_lock_path(database: str | None, query) -> str | None:
     if not database or database == ":memory:" or database.startswith("file:") or "mode" in query:
         return None
     return os.path.abspath(database) + ".lock"
+
+
+def _create_private(database: str) -> None:
+    """Creates a missing SQLite file readable by its owner only (0600), whatever the umask: it holds
+    channel secrets and every message. SQLite gives its -wal and -shm files the database file's mode;
+    an existing file keeps the mode its owner chose."""
+    with suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class _WriterLockedConnection(sqlite3.Connection):
@@ -58,7 +72,7 @@ class _WriterLockedConnection(sqlite3.Connection):
     _holding = False
 
     def open_writer_lock(self, path: str) -> None:
-        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
     def acquire_writer_lock(self) -> None:
         if self._lock_fd is not None and not self._holding:

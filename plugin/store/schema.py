@@ -472,3 +472,27 @@ class WebhookSubscription(Base):
 def table_of(model: type[Base]) -> Table:
     """The model's Table, typed as one (`__table__` is declared as a plain FromClause)."""
     return cast(Table, model.__table__)
+
+
+class ConsoleSession(Base):
+    """A signed-in console session, kept on the server so that signing out ends it: the cookie holds
+    the session id, the table only its hash (SPEC §12)."""
+
+    __tablename__ = "console_sessions"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(Id, ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTC)
+
+
+class SigninFailure(Base):
+    """One failed console sign-in from a client address; the last minute's limit further attempts.
+    In the database, so the limit holds across processes (SPEC §12)."""
+
+    __tablename__ = "signin_failures"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (Index("ix_signin_failures_client_at", "client", "at"),)

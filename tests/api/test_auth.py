@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from plugin.app import create_app
 from plugin.app.api import routes
 from tests.api.conftest import bearer
 
@@ -124,3 +125,34 @@ def test_metrics_are_prometheus_text(client, tokens):
     text = client.get("/metrics").get_data(as_text=True)
     assert 'statushub_http_requests_total{method="GET",route="/api/v1/customers",status="200"} 1.0' in text
     assert "statushub_outbox_depth 0.0" in text
+
+
+def _series(client) -> list[str]:
+    text = client.get("/metrics").get_data(as_text=True)
+    return [line for line in text.splitlines() if line.startswith("statushub_http_request")]
+
+
+def test_made_up_methods_and_paths_add_no_metric_series(client):
+    client.open("/healthz", method="BREW")
+    client.open("/no/such/path", method="X")
+    client.get("/no/such/path")
+    _series(client)  # the first scrape adds the series of /metrics itself
+    before = _series(client)
+    for n in range(50):
+        client.open("/healthz", method=f"BREW{n}")
+        client.open(f"/no/such/path/{n}", method=f"X{n}")
+        client.get(f"/nothing-{n}")
+    after = _series(client)
+    assert len(after) == len(before)
+    assert not any("BREW" in line or "nothing-" in line or "/no/such" in line for line in after)
+    assert any('method="other"' in line and 'route="unmatched"' in line for line in after)
+
+
+def test_metrics_want_the_metrics_token_when_one_is_set(db_url, workspace):
+    client = create_app({"TESTING": True, "DATABASE_URL": db_url, "METRICS_TOKEN": "scrape-me"}).test_client()
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic scrape-me"}):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthorized"
+        assert "statushub_" not in refused.get_data(as_text=True)
+    allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert allowed.status_code == 200 and "statushub_outbox_depth" in allowed.get_data(as_text=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -86,6 +88,11 @@ def test_list_filters_by_status_pairs_search_and_opt_out(client, tokens, engine,
     assert names("opted_out=true") == []
 
 
+def _forged(cursor) -> str:
+    raw = cursor if isinstance(cursor, str) else json.dumps(cursor)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
 def test_list_rejects_unknown_filters_with_the_field(client, tokens):
     for query, field in [
         ("status=stage:lukewarm", "status"),
@@ -94,6 +101,10 @@ def test_list_rejects_unknown_filters_with_the_field(client, tokens):
         ("limit=201", "limit"),
         ("limit=0", "limit"),
         ("cursor=garbage", "cursor"),
+        ("cursor=" + _forged({"s": "id", "k": [2**63]}), "cursor"),
+        ("cursor=" + _forged('{"s": "id", "k": [Infinity]}'), "cursor"),
+        ("sort=name&cursor=" + _forged({"s": "name", "k": ["Ann\u0000", 1]}), "cursor"),
+        ("sort=name&cursor=" + _forged('{"s": "name", "k": ["\\ud800", 1]}'), "cursor"),
     ]:
         r = client.get(f"/api/v1/customers?{query}", headers=tokens["agent"])
         assert r.status_code == 400, query

@@ -40,7 +40,7 @@ def test_merge_moves_identities_messages_history_and_is_audited(client, tokens, 
         == 200
     )
     client.post(f"/api/v1/customers/{chat}/activities", json={"outcome": "vm"}, headers=h)
-    r = client.post(f"/api/v1/customers/{phone}/merge", json={"other_id": chat}, headers=h)
+    r = client.post(f"/api/v1/customers/{phone}/merge", json={"other_id": chat}, headers=tokens["admin"])
     assert r.status_code == 200, r.json
     assert r.json["statuses"]["stage"] == "hot_lead"  # the higher stage wins
     assert r.json["statuses"]["outcome"] == "left_voicemail"
@@ -48,7 +48,7 @@ def test_merge_moves_identities_messages_history_and_is_audited(client, tokens, 
     assert sorted(shown["identities"]) == ["sms:+15551230001", "webchat:visitor-9"]
     assert shown["message_count"] == 2
     notes = [e for e in shown["history"] if e["note"] == f"merged #{chat} into #{phone}"]
-    assert notes and all(e["source"] == "manual" and e["actor"] == "desk-agent" for e in notes)
+    assert notes and all(e["source"] == "manual" and e["actor"] == "ops-admin" for e in notes)
     assert any(
         e["to"] == "hot_lead" and e["note"] == "" for e in shown["history"]
     )  # the other's history moved
@@ -67,12 +67,22 @@ def test_merge_moves_identities_messages_history_and_is_audited(client, tokens, 
     assert client.get(f"/api/v1/customers/{chat}", headers=h).status_code == 404
 
 
-def test_merge_picks_are_for_admins_and_are_validated(client, tokens, engine, workspace):
+def test_merging_is_an_admin_action_and_an_agent_changes_nothing(client, tokens, engine, workspace):
     a, b = add(engine, workspace, "A"), add(engine, workspace, "B")
     h = tokens["agent"]
+    for body in ({"other_id": b}, {"other_id": b, "picks": {"stage": "cold_lead"}}):
+        refused = client.post(f"/api/v1/customers/{a}/merge", json=body, headers=h)
+        assert refused.status_code == 403 and refused.json["error"]["code"] == "not_allowed"
+    assert client.get(f"/api/v1/customers/{b}", headers=h).status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
+
+
+def test_merge_picks_are_validated(client, tokens, engine, workspace):
+    a, b = add(engine, workspace, "A"), add(engine, workspace, "B")
+    h = tokens["admin"]
     client.post(f"/api/v1/customers/{b}/statuses", json={"status": "hot"}, headers=h)
     body = {"other_id": b, "picks": {"stage": "cold_lead"}}
-    assert client.post(f"/api/v1/customers/{a}/merge", json=body, headers=h).status_code == 403
     bad = client.post(
         f"/api/v1/customers/{a}/merge",
         json={"other_id": b, "picks": {"reply": "new"}},

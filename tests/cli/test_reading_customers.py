@@ -29,7 +29,8 @@ ENTRY_KEYS = {"track", "from", "to", "source", "actor", "note", "applied", "reas
 
 
 def _deliver(engine, workspace, identity, messages, name=None):
-    """messages: (minutes from now, direction, text); the provider id follows from time and direction."""
+    """messages: (minutes from now, direction, text); the provider id follows from time and direction.
+    Received when the latest was sent: provider times ahead of the receipt time are replaced (SPEC §12)."""
     start = utcnow()
     events = [
         MessageEvent(
@@ -46,7 +47,7 @@ def _deliver(engine, workspace, identity, messages, name=None):
         for minutes, direction, text in messages
     ]
     with transaction(engine) as conn:
-        return receive(conn, workspace, events, now=start)
+        return receive(conn, workspace, events, now=max(e.provider_at for e in events))
 
 
 def test_customer_json_carries_the_documented_keys(cli, engine, workspace):

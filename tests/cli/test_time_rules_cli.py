@@ -46,3 +46,9 @@ def test_webhooks_add_prints_id_and_secret_once_and_list_never_shows_the_secret(
     cli("webhooks", "remove", str(added["id"]), "-w", "acme")
     assert "https://h.test/x" not in cli("webhooks", "list", "-w", "acme").stdout
     assert "(none)" in cli("webhooks", "dead-letters", "-w", "acme").stdout
+
+
+def test_webhooks_add_refuses_internal_addresses_unless_private_urls_are_allowed(cli, fails, workspace):
+    assert "public" in fails("webhooks", "add", "http://127.0.0.1:5432/x", "-w", "acme")
+    allowed = {"STATUSHUB_ALLOW_PRIVATE_URLS": "1"}
+    cli("webhooks", "add", "http://127.0.0.1:5432/x", "-w", "acme", env=allowed)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import responses
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -22,6 +23,8 @@ from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
 from plugin.store.schema import OutboxItem
 from plugin.workspace.intents import classifier_for
+
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 API = "http://slack.test/api/"
 

@@ -407,11 +407,11 @@ def test_reports_show_counts_transitions_and_charts(agent, customers):
     page = agent.get("/console/reports").get_data(as_text=True)
     assert page.count("<svg") >= 6 and "🔥 Hot Lead" in page
     counts = agent.get("/console/reports/counts.csv")
-    assert counts.mimetype == "text/csv" and "stage,greeting,Greeting,False,2" in counts.get_data(
+    assert counts.mimetype == "text/csv" and '"stage","greeting","Greeting","False","2"' in counts.get_data(
         as_text=True
     )
     moves = agent.get("/console/reports/transitions.csv").get_data(as_text=True)
-    assert "stage,greeting,hot_lead,1" in moves
+    assert '"stage","greeting","hot_lead","1"' in moves
     assert "median_hours" in agent.get("/console/reports/time-in-status.csv").get_data(as_text=True)
 
 
@@ -468,3 +468,84 @@ def test_wrong_intent_control_stores_a_correction_and_changes_no_status(agent, e
 def test_try_a_message_says_which_matcher_decided(admin):
     page = admin.get("/console/intents?text=how+do+I+pay%3F").get_data(as_text=True)
     assert "Decided by:" in page and "the rule packs" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/console/?page=2e18", "page is"),
+        ("/console/?page=2000000000000000000", "page is"),
+        ("/console/?page=-1", "page is"),
+        ("/console/reports?from=9999-12-31&to=9999-12-31", "from and to"),
+        ("/console/reports?to=0001-01-01", "from and to"),
+    ],
+)
+def test_crafted_page_numbers_and_dates_answer_400(agent, path, field):
+    answer = agent.get(path)
+    assert answer.status_code == 400, answer.data
+    assert field in answer.get_data(as_text=True)
+
+
+def test_unknown_query_values_never_reach_links_or_fail(agent):
+    page = agent.get("/console/reports?kind=x&_external=1&_scheme=javascript&from=2026-05-01")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "javascript:" not in text and "kind=x" not in text and "from=2026-05-01" in text
+
+
+def test_a_customer_id_past_any_real_one_is_not_found(agent):
+    assert agent.get("/console/customers/99999999999999999999").status_code == 404
+
+
+def test_pages_carry_anti_framing_policy_and_no_store_headers(app, agent, customers):
+    paths = ("/console/", "/console/reports", f"/console/customers/{customers['dana']}", "/console/?page=x")
+    answers = [agent.get(p) for p in paths] + [app.test_client().get("/console/signin")]
+    for answer in answers:
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        policy = answer.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert "onclick=" not in answer.get_data(as_text=True)  # no inline script for the policy to block
+    assert agent.get("/console/static/console.js").headers["Content-Security-Policy"]
+
+
+def test_a_cookie_copied_before_sign_out_stops_working(app, tokens):
+    client = app.test_client()
+    sign_in(client, tokens["agent"])
+    copied = client.get_cookie("statushub_console", path="/console")
+    thief = app.test_client()
+    thief.set_cookie("statushub_console", copied.value, path="/console")
+    assert thief.get("/console/").status_code == 200
+    client.post("/console/signout", data={"csrf": csrf_of(client)})
+    assert thief.get("/console/").status_code == 302
+    assert client.get("/console/").status_code == 302
+
+
+def _sign_in_from(app, address: str, token: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return sign_in(client, token)
+
+
+def test_failed_sign_ins_are_limited_per_address_for_a_minute_and_logged(
+    app, db_url, tokens, caplog, monkeypatch
+):
+    from datetime import timedelta
+
+    from plugin.app import create_app
+    from plugin.app.console import auth
+    from plugin.domain.clock import utcnow
+
+    for n in range(10):
+        assert _sign_in_from(app, "203.0.113.7", f"shub_guess-{n}").status_code == 401
+    refused = [r for r in caplog.records if r.getMessage() == "console sign-in refused"]
+    assert len(refused) == 10 and all(r.levelname == "WARNING" and r.client == "203.0.113.7" for r in refused)
+    assert not any("shub_guess" in r.getMessage() or "shub_guess" in str(r.__dict__) for r in caplog.records)
+    # The count is in the database: another process (another app) refuses too, even the right token.
+    other_process = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "console-test-key"})
+    limited = _sign_in_from(other_process, "203.0.113.7", tokens["agent"])
+    assert limited.status_code == 429 and "wait a minute" in limited.get_data(as_text=True)
+    assert _sign_in_from(app, "198.51.100.9", tokens["agent"]).status_code == 302
+    later = utcnow() + timedelta(seconds=61)
+    monkeypatch.setattr(auth, "utcnow", lambda: later)
+    assert _sign_in_from(app, "203.0.113.7", tokens["agent"]).status_code == 302

@@ -14,6 +14,8 @@ from plugin.store.db import make_engine, transaction
 from plugin.store.schema import Message, StatusChange
 from tests.conftest import at
 
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
+
 PROCESSES, CUSTOMERS, MESSAGES = 8, 20, 240
 TEXTS = ["hello", "what are your payment options", "how much is it", "ok thanks", "not interested"]
 

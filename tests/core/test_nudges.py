@@ -18,6 +18,8 @@ from plugin.store.schema import Customer, OutboxItem, Workspace
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import classifier_for
 
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
+
 MONDAY = datetime(2026, 5, 4, tzinfo=UTC)  # a Monday; New York is UTC-4 then
 NY = {
     "time_zone": "America/New_York",

@@ -19,6 +19,8 @@ from plugin.store.schema import OutboxItem
 from plugin.workspace.intents import classifier_for
 from tests.conftest import at
 
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
+
 API = "http://slack.test/api/"
 POST = API + "chat.postMessage"
 

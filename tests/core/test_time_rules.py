@@ -23,6 +23,8 @@ from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import classifier_for
 from tests.conftest import at
 
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
+
 T0 = at(0)
 
 

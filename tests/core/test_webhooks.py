@@ -3,6 +3,7 @@ dead-lettered after 24 h and can be replayed (SPEC §9)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -29,6 +30,8 @@ from plugin.store.schema import OutboxItem, WebhookSubscription
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import classifier_for
 from tests.conftest import at
+
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 URL = "https://hooks.example.test/statushub"
 SENDERS = {"webhook": send_webhook}
@@ -198,3 +201,121 @@ def test_four_workers_on_postgresql_do_each_of_10000_due_items_exactly_once(engi
     assert len(seen) == 10_000 and set(seen.values()) == {1}
     with reading(engine) as conn:
         assert conn.execute(select(OutboxItem.id).where(OutboxItem.sent_at.is_(None))).all() == []
+
+
+INTERNAL_URLS = [
+    "http://127.0.0.1:5432/hook",  # the PostgreSQL port
+    "http://localhost:8000/hook",
+    "http://[::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "http://2130706433/hook",  # 127.0.0.1 as one decimal number
+    "http://0x7f.1/hook",
+    "http://0/hook",
+    "http://0.0.0.0/hook",
+    "http://10.1.2.3/hook",
+    "http://192.168.1.1/hook",
+    "http://169.254.169.254/latest/meta-data",  # cloud metadata
+    "http://[fe80::1]/hook",
+    "http://224.0.0.1/hook",
+    "http://240.0.0.1/hook",
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_a_subscription_to_an_internal_address_is_refused(engine, catalog, url):
+    with pytest.raises(InvalidWebhook, match="public"), transaction(engine) as conn:
+        subscribe(conn, catalog, url, track=None, status=None, now=at(0))
+    with reading(engine) as conn:
+        assert conn.execute(select(WebhookSubscription)).all() == []
+
+
+class Receiver:
+    """A local HTTP receiver that records what reaches it and answers `status` (with `Location`)."""
+
+    def __init__(self, status: int = 204, location: str | None = None):
+        import http.server
+        import threading
+
+        self.paths: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.paths.append(self.path)
+                self.send_response(status if self.path == "/hook" else 204)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    local = Receiver()
+    yield local
+    local.close()
+
+
+def _private_subscription(engine, catalog, url: str) -> None:
+    with transaction(engine) as conn:
+        subscribe(conn, catalog, url, track=None, status=None, now=at(0), allow_private=True)
+
+
+def _last_error(engine) -> str:
+    with reading(engine) as conn:
+        return conn.execute(select(OutboxItem.last_error).where(OutboxItem.kind == "webhook")).scalar_one()
+
+
+def test_a_local_receiver_gets_the_change_when_private_urls_are_allowed(engine, catalog, receiver):
+    _private_subscription(engine, catalog, receiver.url + "/hook")
+    change(engine, catalog, customer(engine, catalog), "hot_lead", at(1))
+    allowed = {"webhook": functools.partial(send_webhook, allow_private=True)}
+    assert run_due(engine, allowed, now=at(2)).sent == 1
+    assert receiver.paths == ["/hook"]
+
+
+def test_every_delivery_refuses_an_internal_address_and_the_receiver_hears_nothing(engine, catalog, receiver):
+    # Allowed when it was registered (or its name resolved elsewhere then): checked again at delivery.
+    _private_subscription(engine, catalog, receiver.url + "/hook")
+    change(engine, catalog, customer(engine, catalog), "hot_lead", at(1))
+    assert run_due(engine, SENDERS, now=at(2)).retried == 1
+    assert receiver.paths == []
+    assert _last_error(engine) == "DeliveryFailed: refused: the URL does not lead to a public address"
+
+
+def test_the_stored_error_does_not_tell_an_open_port_from_a_closed_one(engine, catalog):
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = unused.getsockname()[1]
+    _private_subscription(engine, catalog, f"http://127.0.0.1:{closed}/hook")
+    change(engine, catalog, customer(engine, catalog), "hot_lead", at(1))
+    allowed = {"webhook": functools.partial(send_webhook, allow_private=True)}
+    assert run_due(engine, allowed, now=at(2)).retried == 1
+    assert _last_error(engine) == "DeliveryFailed: connection failed"
+
+
+def test_a_redirect_is_not_followed(engine, catalog):
+    local = Receiver(status=307, location="/elsewhere")
+    try:
+        _private_subscription(engine, catalog, local.url + "/hook")
+        change(engine, catalog, customer(engine, catalog), "hot_lead", at(1))
+        allowed = {"webhook": functools.partial(send_webhook, allow_private=True)}
+        assert run_due(engine, allowed, now=at(2)).retried == 1
+    finally:
+        local.close()
+    assert local.paths == ["/hook"]
+    assert _last_error(engine) == "DeliveryFailed: receiver answered 307"

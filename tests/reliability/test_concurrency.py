@@ -18,6 +18,8 @@ import pytest
 from plugin.app import create_app
 from tests.reliability.conftest import TEXTS, make_workspace, outcome, pg_only, webchat_event, webchat_request
 
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
+
 EVENTS = 2000
 VISITORS = 50
 SENDERS = 16

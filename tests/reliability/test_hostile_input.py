@@ -5,6 +5,8 @@ rendered escaped; replayed signatures are refused (SPEC §5)."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import time
 from datetime import UTC, datetime
@@ -20,10 +22,13 @@ from adapters.slack.blocks import customer_card
 from adapters.sms.parse import e164, parse_inbound, parse_status
 from adapters.webchat.schema import load_event
 from plugin.app import create_app
+from plugin.automation.time_rules import parse_duration
 from plugin.customers.cards import card
+from plugin.customers.reports import spreadsheet_safe
 from plugin.domain.clock import utcnow
+from plugin.domain.durations import MAX_MINUTES
 from plugin.domain.errors import StatushubError, UnknownCustomer
-from plugin.domain.signatures import header, parse_header
+from plugin.domain.signatures import header, is_fresh, parse_header
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Customer, Message
 from plugin.workspace.catalog import load_catalog
@@ -130,9 +135,22 @@ def test_web_chat_events_load_or_fail_with_a_domain_error(document):
         assert exc.field
 
 
-@given(value=text)
+@given(value=text | st.from_regex(r"\At=[0-9\u0660-\u0669]{0,5000},v1=[0-9a-f]{0,64}\Z"))
 def test_web_chat_signature_headers_parse_or_are_refused_never_raise(value):
-    parse_header(value)
+    parsed = parse_header(value)
+    if parsed is not None:
+        is_fresh(parsed, time.time())
+
+
+@given(value=text | st.from_regex(r"\A[0-9\u0660-\u0669]{1,5000}[mhd]\Z"))
+@settings(max_examples=300, deadline=None)
+def test_durations_parse_or_fail_with_a_domain_error(value):
+    try:
+        minutes = parse_duration(value)
+    except StatushubError as exc:
+        assert exc.field == "after"
+    else:
+        assert 1 <= minutes <= MAX_MINUTES
 
 
 @given(command=text)
@@ -269,13 +287,53 @@ def _console(app, client, engine, path: str) -> str:
     return page.get_data(as_text=True)
 
 
+FORMULA_NAMES = (
+    '=HYPERLINK("http://evil.test")',
+    "+1+1",
+    "@SUM(A1)",
+    "-2+3",
+    "Di\t=1+1",
+    "Ann;=HYPERLINK(1)",
+    "Bob,@SUM(A1)",
+    "Cy;-2+3,+4",
+)
+
+
+def _cells(csv_text: str, separator: str) -> list[str]:
+    """What a spreadsheet splitting on `separator` may see as cells: parsed as CSV, and split naively."""
+    parsed = [c for row in csv.reader(io.StringIO(csv_text), delimiter=separator) for c in row]
+    naive = [c.strip('"') for line in csv_text.splitlines() for c in line.split(separator)]
+    return parsed + naive
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_no_part_of_a_guarded_cell_starts_a_formula_whatever_the_separator(value):
+    guarded = spreadsheet_safe(value)
+    assert guarded.replace("'", "") == value.replace("'", "")  # only quotes are added
+    for separator in (",", ";", "\t"):
+        assert not [p for p in guarded.split(separator) if p[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
 def test_csv_exports_guard_formulas_in_names(client, admin):
-    for name in ('=HYPERLINK("http://evil.test")', "+1+1", "@SUM(A1)", "-2+3"):
+    for name in FORMULA_NAMES:
         assert client.post("/api/v1/customers", json={"name": name}, headers=admin).status_code == 201
     csv_text = client.get("/api/v1/reports/customers.csv", headers=admin).get_data(as_text=True)
-    for guarded in ("'=HYPERLINK", "'+1+1", "'@SUM(A1)", "'-2+3"):
+    for guarded in (
+        "'=HYPERLINK",
+        "'+1+1",
+        "'@SUM(A1)",
+        "'-2+3",
+        "Ann;'=HYPERLINK",
+        "Bob,'@SUM",
+        "Cy;'-2+3,'+4",
+    ):
         assert guarded in csv_text
-    assert ",=" not in csv_text and ',"=' not in csv_text
+    for separator in (",", ";", "\t"):
+        assert not [c for c in _cells(csv_text, separator) if c[:1] in ("=", "+", "-", "@", "\t")]
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    assert all(line.startswith('"') and line.endswith('"') for line in csv_text.splitlines())
+    assert [r[0] for r in rows[1:]] == [str(n) for n in range(1, len(FORMULA_NAMES) + 1)]  # ids stay numbers
 
 
 # --- replay -----------------------------------------------------------------------------------------

@@ -172,6 +172,33 @@ def test_api_tokens_are_stored_only_hashed(hub, engine):
     assert hub["agent"] not in text and hub["admin"] not in text
 
 
+def _dump(engine) -> str:
+    with reading(engine) as conn:
+        meta = MetaData()
+        meta.reflect(conn)
+        return "\n".join(
+            repr(tuple(row)) for table in meta.sorted_tables for row in conn.execute(select(table))
+        )
+
+
+def test_a_token_created_with_an_idempotency_key_is_never_stored_or_replayed(hub, engine):
+    client = hub["client"]
+    headers = {"Authorization": f"Bearer {hub['admin']}", "Idempotency-Key": "make-bot-token"}
+    first = client.post("/api/v1/tokens", json={"role": "agent", "name": "bot"}, headers=headers)
+    assert first.status_code == 201
+    token = first.json["token"]
+    assert token.startswith("shub_")
+    assert token not in _dump(engine)
+    replay = client.post("/api/v1/tokens", json={"role": "agent", "name": "bot"}, headers=headers)
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replay"] == "true"
+    assert replay.json["token"] == "<shown once>"
+    assert {k: v for k, v in replay.json.items() if k != "token"} == {
+        k: v for k, v in first.json.items() if k != "token"
+    }
+    assert token not in replay.get_data(as_text=True)
+
+
 ADMIN_ROUTES = [r for r in routes() if r.role == "admin"]
 
 

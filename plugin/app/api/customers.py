@@ -22,7 +22,7 @@ from plugin.customers.queries import (
 )
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import utcnow
-from plugin.domain.errors import Conflict, NotAllowed, StatushubError
+from plugin.domain.errors import Conflict, StatushubError
 from plugin.domain.identities import phone_identity
 from plugin.engine import assign_status
 from plugin.store.schema import Customer, Workspace, table_of
@@ -191,7 +191,8 @@ def unlink(call: Call, customer_id: int, other_id: int):
 @route(
     "/customers/<int:customer_id>/merge",
     "POST",
-    summary="Merge another customer into this one",
+    summary="Merge another customer into this one (admins: it cannot be undone)",
+    role="admin",
     body=s.MergeRequest,
     response=s.Merged,
     write=True,
@@ -199,10 +200,6 @@ def unlink(call: Call, customer_id: int, other_id: int):
     tags=TAGS,
 )
 def merge(call: Call, customer_id: int):
-    if call.body["picks"] and call.owner.role != "admin":
-        raise NotAllowed(
-            "only admins can pick statuses when merging; leave picks out to keep the higher ones"
-        )
     statuses = merge_customers(
         call.conn,
         call.catalog,

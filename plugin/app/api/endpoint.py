@@ -26,6 +26,7 @@ from plugin.workspace.workspaces import TokenOwner, authenticate_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**53  # larger path ids cannot exist; answering 404 keeps them away from BIGINT overflows
+SHOWN_ONCE = "<shown once>"  # what a replay shows instead of a secret the first answer carried (SPEC §12)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class RouteDoc:
     response: type[Schema] | None = None
     content_type: str = "application/json"
     idempotent: bool = False
+    secrets: tuple[str, ...] = ()
     errors: tuple[int, ...] = (400, 401, 403, 404, 409)
     tags: list[str] = field(default_factory=list)
 
@@ -116,11 +118,13 @@ def route(
     response: type[Schema] | None = None,
     write: bool = False,
     idempotent: bool = False,
+    secrets: tuple[str, ...] = (),
     content_type: str = "application/json",
     tags: tuple[str, ...] = (),
 ):
     """Registers an API route. The function gets a Call and path values and returns a dict (dumped
-    with `response`) or a Flask Response; it runs in one transaction that commits only on success."""
+    with `response`) or a Flask Response; it runs in one transaction that commits only on success.
+    `secrets` names the answer's fields shown once: an idempotent replay never stores or repeats them."""
 
     def decorate(fn):
         endpoint = f"{fn.__module__.rsplit('.', 1)[-1]}_{fn.__name__}"
@@ -136,6 +140,7 @@ def route(
             response,
             content_type,
             idempotent,
+            tuple(secrets),
             tags=list(tags),
         )
         ROUTES.append(doc)
@@ -195,7 +200,9 @@ def _run(fn, doc: RouteDoc, conn, path: dict):
     payload = doc.response().dump(result) if doc.response else result
     text = json.dumps(payload, ensure_ascii=False)
     if key is not None:
-        remember(conn, owner.workspace_id, scope, key, doc.status, text, utcnow())
+        hidden = {name: SHOWN_ONCE for name in doc.secrets if name in payload}
+        kept = json.dumps(payload | hidden, ensure_ascii=False) if hidden else text
+        remember(conn, owner.workspace_id, scope, key, doc.status, kept, utcnow())
     return Response(text, status=doc.status, mimetype="application/json")
 
 

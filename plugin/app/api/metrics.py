@@ -1,9 +1,15 @@
 """Prometheus metrics: requests by route and status (this process), and, read from the database at
 scrape time so every process reports the same totals, messages by channel, status changes by track and
-source, and the outbox depth."""
+source, and the outbox depth.
+
+Every label value comes from a fixed set, so no request can add series (SPEC §12): a method outside
+HTTP's usual ones counts as `other`, a path no route matches as `unmatched`, a time rule's source as
+`time`. With STATUSHUB_METRICS_TOKEN set, a scrape must send `Authorization: Bearer <that token>`.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from flask import Flask, Response, g, request
@@ -11,8 +17,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
+from plugin.app.errors import error_response
 from plugin.store.db import reading
 from plugin.store.schema import Message, OutboxItem, StatusChange
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class DatabaseCollector:
@@ -38,12 +47,16 @@ class DatabaseCollector:
                     )
                 ):
                     messages.add_metric([channel, direction], n)
+                by_kind: dict[tuple[str, str], int] = {}
                 for track, source, n in conn.execute(
                     select(StatusChange.track, StatusChange.source, func.count())
                     .where(StatusChange.applied.is_(True))
                     .group_by(StatusChange.track, StatusChange.source)
                 ):
-                    changes.add_metric([track, source], n)
+                    key = (track, source.partition(":")[0])  # `time:<rule name>` counts as `time`
+                    by_kind[key] = by_kind.get(key, 0) + n
+                for labels, n in by_kind.items():
+                    changes.add_metric(list(labels), n)
                 outbox.add_metric(
                     [],
                     conn.execute(
@@ -80,11 +93,22 @@ def init_metrics(app: Flask) -> None:
     @app.after_request
     def count(response):
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        requests.labels(rule, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in METHODS else "other"
+        requests.labels(rule, method, str(response.status_code)).inc()
         if hasattr(g, "metrics_started"):
             latency.labels(rule).observe(time.perf_counter() - g.metrics_started)
         return response
 
+    token = app.extensions["statushub"].settings.metrics_token
+
     @app.get("/metrics")
     def metrics():
+        if token is not None:
+            scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+                answer, status = error_response(
+                    401, "unauthorized", "send Authorization: Bearer <STATUSHUB_METRICS_TOKEN>"
+                )
+                answer.headers["WWW-Authenticate"] = "Bearer"
+                return answer, status
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

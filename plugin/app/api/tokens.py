@@ -52,6 +52,7 @@ def list_tokens(call: Call):
     response=s.TokenCreated,
     write=True,
     idempotent=True,
+    secrets=("token",),
     tags=TAGS,
 )
 def create(call: Call):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from plugin.domain.errors import StatushubError
+from plugin.domain.errors import StatushubError, UnknownCustomer
 
 bp = Blueprint(
     "console",
@@ -19,6 +19,13 @@ bp = Blueprint(
     static_url_path="/static",
 )
 log = logging.getLogger("statushub.console")
+MAX_ID = 2**53  # as the API's: larger ids cannot exist, and would overflow the database's integers
+# The console's own stylesheet and script only: no inline script, no other origin, no framing. Inline
+# style attributes stay allowed (a status's colour is set on its badge as a CSS variable).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
 
 
 def init_app(app: Flask) -> None:
@@ -41,6 +48,25 @@ def init_app(app: Flask) -> None:
     auth.configure_sessions(app)
     if "console" not in app.blueprints:
         app.register_blueprint(bp)
+
+
+@bp.after_request
+def protective_headers(response):
+    """Every console answer: never framed (clickjacking), its policy, and, but for the static files,
+    never cached (a shared or back-button cache would show customers' data after sign-out)."""
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.url_value_preprocessor
+def bounded_ids(_endpoint: str | None, values: dict | None) -> None:
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and value > MAX_ID:
+            raise UnknownCustomer(f"no customer #{value} in this workspace", field=name)
 
 
 @bp.errorhandler(StatushubError)

@@ -1,4 +1,6 @@
-"""Console sign-in: an API token becomes a signed session cookie; every form carries a CSRF token."""
+"""Console sign-in: an API token becomes a server-side session named by a signed cookie; every form
+carries a CSRF token. Signing out ends the session on the server, so a copied cookie stops working;
+failed sign-ins are logged and limited per client address (SPEC §10, §12)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,19 @@ from functools import wraps
 
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from plugin.app.console import bp, log
-from plugin.store.db import reading
-from plugin.store.schema import ApiToken
+from plugin.domain.clock import utcnow
+from plugin.store.db import reading, transaction
 from plugin.workspace.context import CommandContext, command_context
+from plugin.workspace.signins import (
+    end_session,
+    record_failed_signin,
+    session_owner,
+    signin_limited,
+    start_session,
+)
 from plugin.workspace.workspaces import authenticate_token, require_admin
 
 OPEN_ENDPOINTS = {"console.signin", "console.static"}
@@ -80,22 +89,16 @@ def guard():
             abort(400, "this form has expired or did not come from the console; reload the page and retry")
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    token_id = session.get("token_id")
-    if token_id is None:
+    session_id, workspace_id = session.get("sid"), session.get("workspace_id")
+    if not isinstance(session_id, str) or not isinstance(workspace_id, int):
         return redirect(url_for("console.signin", next=request.full_path))
     with reading(engine()) as conn:
-        live = conn.execute(
-            select(ApiToken.role).where(
-                ApiToken.id == token_id,
-                ApiToken.workspace_id == session.get("workspace_id"),
-                ApiToken.revoked_at.is_(None),
-            )
-        ).first()
-    if live is None:
-        # A revoked token signs its console sessions out too.
+        owner = session_owner(conn, workspace_id, session_id, utcnow())
+    if owner is None:
+        # Signed out (this cookie may be a copy), expired, or its token revoked.
         session.clear()
         return redirect(url_for("console.signin"))
-    g.visitor = Visitor(session["workspace_id"], token_id, session["name"], live.role)
+    g.visitor = Visitor(workspace_id, owner.token_id, owner.name, owner.role)
     return None
 
 
@@ -126,30 +129,35 @@ def console_context():
 
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
-    error = None
-    if request.method == "POST":
-        token = request.form.get("token", "").strip()
-        owner = None
-        if token:
-            with reading(engine()) as conn:
-                owner = authenticate_token(conn, token)
+    if request.method == "GET":
+        return render_template("signin.html", error=None)
+    token = request.form.get("token", "").strip()
+    client = request.remote_addr or "unknown"
+    now = utcnow()
+    with transaction(engine()) as conn:
+        if signin_limited(conn, client, now):
+            log.warning("console sign-in limited", extra={"client": client})
+            error = "Too many failed sign-ins from your address: wait a minute, then try again."
+            return render_template("signin.html", error=error), 429
+        owner = authenticate_token(conn, token) if token and len(token) <= 200 else None
         if owner is None:
-            error = "That token is unknown or revoked. Ask an admin for one (statushub token create)."
-            log.info("console sign-in refused")
+            record_failed_signin(conn, client, now)
         else:
-            session.clear()
-            session.update(
-                token_id=owner.token_id,
-                workspace_id=owner.workspace_id,
-                name=owner.name,
-                csrf=secrets.token_urlsafe(32),
-            )
-            log.info("console sign-in", extra={"token_name": owner.name, "role": owner.role})
-            return redirect(safe_back(request.args.get("next"), url_for("console.board")))
-    return render_template("signin.html", error=error), 401 if error else 200
+            session_id = start_session(conn, owner, now)
+    if owner is None:
+        # A warning, so it reaches gunicorn's output without any logging set-up; never the token.
+        log.warning("console sign-in refused", extra={"client": client, "reason": "unknown or revoked token"})
+        error = "That token is unknown or revoked. Ask an admin for one (statushub token create)."
+        return render_template("signin.html", error=error), 401
+    session.clear()
+    session.update(sid=session_id, workspace_id=owner.workspace_id, csrf=secrets.token_urlsafe(32))
+    log.info("console sign-in", extra={"token_name": owner.name, "role": owner.role, "client": client})
+    return redirect(safe_back(request.args.get("next"), url_for("console.board")))
 
 
 @bp.post("/signout")
 def signout():
+    with transaction(engine()) as conn:
+        end_session(conn, visitor().workspace_id, session["sid"])
     session.clear()
     return redirect(url_for("console.signin"))

@@ -16,6 +16,7 @@ from plugin.customers.read_model import priority_queue
 from plugin.customers.reports import customers_per_status
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware, utcnow
+from plugin.domain.errors import StatushubError
 from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Customer, CustomerStatus, table_of
@@ -23,6 +24,7 @@ from plugin.workspace.catalog import load_catalog
 
 C, CS = table_of(Customer), table_of(CustomerStatus)
 PAGE = 50  # rows of the priority queue per page
+MAX_PAGE = 1_000_000  # 50 million customers deep; further offsets would overflow the database's integers
 COLUMN = 20  # cards per stage column; "+N more" opens the column's full, paginated queue
 
 
@@ -59,7 +61,7 @@ def waited(since: datetime | None, now: datetime) -> str:
 def board():
     me = visitor()
     wanted = request.args.get("status", "")
-    page = max(0, request.args.get("page", 0, type=int))
+    page = _page(request.args.get("page", "0"))
     with reading(engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         status = catalog.resolve(wanted, manual=False) if wanted else None
@@ -90,6 +92,12 @@ def board():
         page=page,
         more=more,
     )
+
+
+def _page(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and int(raw) <= MAX_PAGE):
+        raise StatushubError(f"page is a whole number from 0 to {MAX_PAGE}", field="page")
+    return int(raw)
 
 
 @bp.post("/board/move")

@@ -5,7 +5,6 @@ counted, and a median counts every stay, the current one up to now, shown here i
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, timedelta
 
@@ -15,7 +14,7 @@ from sqlalchemy import Connection
 from plugin.app.console import bp
 from plugin.app.console.auth import engine, visitor
 from plugin.app.console.charts import bar_chart
-from plugin.customers.reports import customers_per_status, spreadsheet_safe, time_in_status
+from plugin.customers.reports import csv_writer, customers_per_status, spreadsheet_safe, time_in_status
 from plugin.customers.reports import transitions as report_transitions
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
@@ -40,8 +39,8 @@ def period() -> tuple[datetime, datetime]:
             if request.args.get("from")
             else end - timedelta(days=30)
         )
-    except ValueError:
-        raise StatushubError("dates are YYYY-MM-DD", field="from") from None
+    except (ValueError, OverflowError):  # OverflowError: a period reaching past year 1 or 9999
+        raise StatushubError("from and to are dates as YYYY-MM-DD", field="from") from None
     start, end = aware(start), aware(end)
     if start >= end:
         raise StatushubError("the period starts after it ends", field="from")
@@ -108,6 +107,7 @@ def reports():
         charts=charts,
         move_chart=move_chart,
         time_chart=time_chart,
+        period_args={k: v for k, v in request.args.items() if k in ("from", "to")},
         start=start.date().isoformat(),
         end=(end - timedelta(days=1)).date().isoformat()
         if request.args.get("to")
@@ -120,7 +120,7 @@ def report_csv(kind: str):
     me = visitor()
     start, end = period()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     with reading(engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         if kind == "counts":

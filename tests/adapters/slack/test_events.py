@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from plugin.store.db import reading
 from plugin.store.schema import Customer, Message
 from tests.adapters.slack.conftest import ADMIN
+
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 
 def message(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
@@ -15,6 +18,8 @@ from tests.adapters.sms.conftest import (
     rows,
     signed,
 )
+
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 
 def statuses_of(client, engine, phone=CUSTOMER):
@@ -169,3 +174,26 @@ def test_body_over_one_mebibyte_answers_413_and_stores_nothing(client, engine):
     assert answer.status_code == 413
     assert answer.json["error"]["code"] == "body_too_large"
     assert rows(engine, Message) == 0 and rows(engine, Customer) == 0
+
+
+def test_a_nul_in_the_body_is_stored_as_a_replacement_character(client, engine):
+    answer = post_inbound(client, inbound_form("SMnul", "price\x00 of the table?", ProfileName="Ada\x00"))
+    assert answer.status_code == 200, answer.data
+    with engine.connect() as conn:
+        assert conn.execute(select(Message.text)).scalar_one() == "price\ufffd of the table?"
+        assert conn.execute(select(Customer.name)).scalar_one() == "Ada\ufffd"
+
+
+def test_a_form_of_120000_fields_is_refused_before_it_is_parsed(client, engine):
+    body = "&".join(f"{n:x}=" for n in range(120_000)) + "&To=%2B15550001111&MessageSid=SMflood"
+    assert len(body) < 1024 * 1024  # under the size limit: the field count is what is refused
+    started = time.perf_counter()
+    answer = client.post(
+        "/sms/twilio/inbound",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": "bogus"},
+    )
+    assert answer.status_code == 413 and answer.json["error"]["code"] == "too_many_fields"
+    assert time.perf_counter() - started < 1.0  # was 1.6-2 s of parsing and signature checking
+    assert counts(engine) == (0, 0)

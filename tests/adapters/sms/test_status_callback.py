@@ -21,6 +21,8 @@ from tests.adapters.sms.conftest import (
 )
 from tests.adapters.sms.test_send import customer_id
 
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
+
 
 @pytest.fixture
 def client(db_url, workspace, engine):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from plugin.domain.clock import aware
 from plugin.domain.signatures import header, matches, parse_header, sign
 from plugin.store.schema import Customer, Delivery, Message, StatusChange
-from tests.adapters.webchat.conftest import event_body, post_event, post_raw
+from tests.adapters.webchat.conftest import SECRET, event_body, post_event, post_raw
+
+pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 
 def rows(engine, table) -> int:
@@ -102,6 +107,15 @@ def test_missing_or_malformed_signature_header_is_refused(client, engine):
     assert nothing_stored(engine)
 
 
+def test_a_crafted_timestamp_in_the_signature_header_answers_401_naming_the_header(client, engine):
+    raw = json.dumps(event_body("e1", "hello")).encode()
+    for t in ("9" * 4300, "1" * 13, "١٧٦٧٢٢٥٦٠٠", "-1", "+1767225600"):
+        answer = post_raw(client, raw, signature=f"t={t},v1={sign(SECRET, 1767225600, raw)}")
+        assert answer.status_code == 401, t
+        assert answer.json["error"]["details"]["field"] == "X-Statushub-Signature"
+    assert nothing_stored(engine)
+
+
 def test_unknown_workspace_is_refused(client, engine):
     assert post_event(client, event_body("e1", "hello", workspace="globex")).status_code == 401
     assert nothing_stored(engine)
@@ -165,3 +179,41 @@ def test_missing_workspace_answers_400(client, engine):
     assert answer.status_code == 400
     assert answer.json["error"]["details"]["field"] == "workspace"
     assert nothing_stored(engine)
+
+
+def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(client, engine):
+    # JSON may escape a NUL or a lone UTF-16 surrogate; neither may cost the message (SPEC §12).
+    raw = (
+        b'{"workspace": "acme", "event_id": "e-odd", "direction": "inbound", "sender": "customer",'
+        b' "visitor": {"id": "visitor-42", "name": "Ada\\u0000 \\udc00Lovelace"},'
+        b' "text": "price\\u0000 of the \\ud800 table?", "timestamp": "2026-05-04T09:00:00Z"}'
+    )
+    answer = post_raw(client, raw)
+    assert answer.status_code == 200, answer.data
+    assert answer.json["customer"]["name"] == "Ada\ufffd \ufffdLovelace"
+    with engine.connect() as conn:
+        assert conn.execute(select(Message.text)).scalar_one() == "price\ufffd of the \ufffd table?"
+    assert post_raw(client, raw).json == answer.json
+
+
+def test_a_message_dated_far_in_the_future_is_kept_at_its_receipt_time(client, engine, caplog):
+    def reply(answer):
+        return answer.json["customer"]["statuses"]["reply"]
+
+    before = datetime.now(UTC)
+    assert reply(post_event(client, event_body("e1", "hello", "9999-12-31T23:59:59Z"))) == "in_progress"
+    assert "provider time in the future" in caplog.text
+    with engine.connect() as conn:
+        provider_at = conn.execute(select(Message.provider_at)).scalar_one()
+    assert abs(aware(provider_at) - before) < timedelta(seconds=60)
+    # The track is not frozen: the agent's answer, sent now, is later than the customer's message.
+    now = datetime.now(UTC).isoformat()
+    agent = event_body("e2", "Hi! How can I help?", now, direction="outbound", sender="agent")
+    assert reply(post_event(client, agent)) == "no_reply"
+
+
+def test_a_provider_clock_a_little_ahead_is_believed(client, engine):
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=200)
+    assert post_event(client, event_body("e1", "hello", ahead.isoformat())).status_code == 200
+    with engine.connect() as conn:
+        assert aware(conn.execute(select(Message.provider_at)).scalar_one()) == ahead

@@ -71,8 +71,20 @@ function confirmDeletes() {
   });
 }
 
+// The error page's Back link: no inline script, which the Content-Security-Policy forbids.
+function backLinks() {
+  document.querySelectorAll("a[data-back]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      if (window.history.length < 2) return; // nothing to go back to: the link's own page (the board)
+      event.preventDefault();
+      window.history.back();
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   boardDragAndDrop();
   statusReorder();
   confirmDeletes();
+  backLinks();
 });
