@@ -16,8 +16,16 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import DBAPIError
 
+from adapters.slack.parse import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    BadSlackSignature,
+    check_signature_headers,
+    parse_request_body,
+)
 from plugin.app import hub
 from plugin.automation.outbox import SENDERS_KEY
 from plugin.workspace.accounts import slack_account
@@ -85,8 +93,18 @@ def init_app(app: Flask) -> None:
         return
     bolt = build_bolt(settings.slack_signing_secret, settings.slack_api_url, dict(settings.slack_commands))
     handler = SlackRequestHandler(bolt)
+    verifier = SignatureVerifier(settings.slack_signing_secret)
     app.extensions["statushub_slack"] = bolt
 
     @app.post("/slack/events", endpoint="slack_events")
     def slack_events():
+        # Before Bolt, which would answer 500 on what it cannot read (SPEC §12): the signature first
+        # (garbage headers and bad signatures 401), then the body's shape (400); nothing is stored.
+        # Bolt verifies the signature again: verification is never switched off.
+        body = request.get_data(as_text=True)
+        timestamp, signature = request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER)
+        check_signature_headers(timestamp, signature)
+        if not verifier.is_valid(body, timestamp, signature):
+            raise BadSlackSignature("the Slack signature is invalid or stale", field=SIGNATURE_HEADER)
+        parse_request_body(body, request.content_type)
         return handler.handle(request)

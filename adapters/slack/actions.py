@@ -32,6 +32,27 @@ def parse_value(value: str) -> tuple[int, str]:
     return int(customer), key
 
 
+def parse_metadata(text: str) -> tuple[int, str]:
+    """The attention modal's private_metadata, `{"customer": <id>, "status": <key>}` as
+    choose_attention writes it; anything else is an out-of-date form."""
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        meta = None
+    customer, key = (meta.get("customer"), meta.get("status")) if isinstance(meta, dict) else (None, None)
+    if type(customer) is not int or not isinstance(key, str) or not key:
+        raise StatushubError("this form is out of date; run /status again", field="private_metadata")
+    return customer, key
+
+
+def note_of(view: dict) -> str:
+    """The note typed in the attention modal; "" when there is none or the state is not Slack's shape."""
+    value: object = view
+    for key in ("state", "values", "note", "note", "value"):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value.strip() if isinstance(value, str) else ""
+
+
 def _status(turn: Turn, track: str, key: str):
     status = turn.catalog.status(track, key)
     if status is None:
@@ -94,12 +115,11 @@ def apply_choice(turn: Turn, action: dict, key: str) -> list[dict] | None:
 
 
 def apply_attention(turn: Turn, view: dict, note: str) -> list[dict] | None:
-    meta = json.loads(view.get("private_metadata") or "{}")
+    customer_id, key = parse_metadata(view.get("private_metadata") or "")
     if turn.seen("slack_view", str(view.get("id", ""))):
         return None
-    customer_id = int(meta.get("customer", 0))
     _check_customer(turn, customer_id)
-    status = _status(turn, "attention", str(meta.get("status", "")))
+    status = _status(turn, "attention", key)
     assign_status(
         turn.conn,
         turn.catalog,
@@ -168,9 +188,7 @@ def register(bolt: App) -> None:
 
     @bolt.view("attention_note")
     def submit_attention(ack, body, view, context):
-        note = (
-            view.get("state", {}).get("values", {}).get("note", {}).get("note", {}).get("value") or ""
-        ).strip()
+        note = note_of(view)
         if not note:
             ack(response_action="errors", errors={"note": "Say why: a change of attention needs a note."})
             return

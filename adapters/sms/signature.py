@@ -1,8 +1,9 @@
 """Twilio's request signature: the URL Twilio called, rebuilt as it saw it, and RequestValidator (STYLE §4).
 
 Behind a TLS proxy the app sees http://internal:8000 while Twilio signed https://public.example; the
-signed URL comes from STATUSHUB_PUBLIC_URL, or from X-Forwarded-* only when the deployment says it is
-behind a proxy (twilio-python #751, #392, #477): trusting those headers otherwise lets anyone pick the URL.
+signed URL comes from STATUSHUB_PUBLIC_URL, or from the request as werkzeug's ProxyFix leaves it when the
+deployment says it is behind N proxies (twilio-python #751, #392, #477): only those N nearest hops of
+X-Forwarded-* count; the raw headers, whose leftmost value the client chooses, are never read here.
 """
 
 from __future__ import annotations
@@ -18,23 +19,15 @@ from plugin.app.settings import Settings
 
 
 def signed_url(request: Request, settings: Settings) -> str:
-    """The URL Twilio requested: scheme, host and port from the public URL or the proxy, then path and query."""
+    """The URL Twilio requested: scheme, host and port from the public URL or the request (after ProxyFix),
+    then path and query."""
     query = request.query_string.decode("latin-1")
     tail = request.path + (f"?{query}" if query else "")
     if settings.public_url:
         public = urlsplit(settings.public_url)
         return f"{public.scheme}://{public.netloc}{public.path.rstrip('/')}{tail}"
-    if settings.behind_proxy:
-        proto = _first(request.headers.get("X-Forwarded-Proto")) or request.scheme
-        host = _first(request.headers.get("X-Forwarded-Host")) or request.host
-        return f"{proto}://{host}{tail}"
     # What `request.url` gives, without its IRI round trip on every webhook (bench/FIGURES.md).
     return f"{request.scheme}://{request.host}{request.root_path}{tail}"
-
-
-def _first(value: str | None) -> str | None:
-    # A chain of proxies appends: the first value is what the client (Twilio) used.
-    return value.split(",")[0].strip() if value else None
 
 
 def is_signed(auth_token: str | None, url: str, form: Mapping, headers: Mapping | Headers) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
 from plugin.app.settings import Settings
@@ -52,6 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
     app.extensions["statushub"] = Hub(settings, make_engine(settings.database_url))
+    hops = int(settings.behind_proxy)
+    if hops:
+        # Trust only the N nearest hops of X-Forwarded-*, never the client's leftmost value (SPEC §12).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     logging.getLogger("statushub").setLevel(logging.INFO)
 
     from plugin.app import errors, health

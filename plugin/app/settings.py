@@ -14,7 +14,7 @@ class Settings:
     slack_signing_secret: str | None = None
     public_url: str | None = None
     slack_api_url: str = "https://slack.com/api/"
-    behind_proxy: bool = False
+    behind_proxy: int = 0  # how many proxy hops of X-Forwarded-* to trust (SPEC §12)
     secret_key: str | None = None
     slack_commands: tuple[tuple[str, str], ...] = (
         ("status", "/status"),
@@ -32,7 +32,7 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             public_url=(env.get("STATUSHUB_PUBLIC_URL") or "").rstrip("/") or None,
             slack_api_url=env.get("SLACK_API_URL") or "https://slack.com/api/",
-            behind_proxy=(env.get("STATUSHUB_BEHIND_PROXY", "").lower() in ("1", "true", "yes")),
+            behind_proxy=_hops(env.get("STATUSHUB_BEHIND_PROXY")),
             secret_key=env.get("STATUSHUB_SECRET_KEY") or None,
             # STATUSHUB_SLACK_STATUS_COMMAND etc. rename the slash commands
             slack_commands=tuple(
@@ -46,3 +46,17 @@ class Settings:
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
+
+
+def _hops(value: str | None) -> int:
+    """STATUSHUB_BEHIND_PROXY: N ≥ 0 proxy hops; `1`/`true`/`yes` mean one, empty/`false`/`no` none."""
+    text = (value or "").strip().lower()
+    if text in ("", "false", "no"):
+        return 0
+    if text in ("true", "yes"):
+        return 1
+    if not text.isdigit() or len(text) > 3:
+        raise ValueError(
+            f"STATUSHUB_BEHIND_PROXY must be a number of proxy hops (0, 1, 2, ...), not {value!r}"
+        )
+    return int(text)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from plugin.cli.admins_cli import admins_group
 from plugin.cli.worker_cli import worker_command
 from plugin.customers.naming import add_customer
-from plugin.domain.clock import utcnow
+from plugin.domain.clock import aware, utcnow
 from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
 from plugin.store.schema import OutboxItem
@@ -89,3 +89,107 @@ def test_admin_mistakes_exit_1_with_a_reason(db_url, workspace):
     assert missing.exit_code == 1 and "is not an admin" in missing.output
     unknown = runner.invoke(admins_group, ["list", "nope"], env=env(db_url))
     assert unknown.exit_code == 1 and "no workspace 'nope'" in unknown.output
+
+
+def test_one_poisoned_item_failing_receiver_and_broken_rule_never_stop_another_workspace(
+    db_url, engine, workspace
+):
+    """Workspace "poisoned" has an outbox item its sender cannot read, a webhook receiver answering 500
+    and a time rule stored with an impossible duration; one `worker --once` still delivers every item
+    of workspace acme and fires its time rule, and records the other's failures (SPEC §12)."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, update
+
+    from plugin.automation.time_rules import add_rule
+    from plugin.automation.webhooks import subscribe
+    from plugin.domain.events import MessageEvent
+    from plugin.engine.inbox import receive
+    from plugin.store.schema import StatusChange, TimeRule
+    from plugin.workspace.catalog import load_catalog
+    from plugin.workspace.workspaces import create_workspace
+    from tests.core.test_webhooks import Receiver
+
+    now = utcnow()
+    good, failing = Receiver(status=204), Receiver(status=500)
+    try:
+        with transaction(engine) as conn:
+            bad_ws = create_workspace(conn, "poisoned", name="Poisoned", now=now)
+            bad_catalog = load_catalog(conn, bad_ws)
+            good_catalog = load_catalog(conn, workspace)
+            subscribe(
+                conn, good_catalog, good.url + "/hook", track=None, status=None, now=now, allow_private=True
+            )
+            bad_sub, _secret = subscribe(
+                conn, bad_catalog, failing.url + "/hook", track=None, status=None, now=now, allow_private=True
+            )
+            add_rule(conn, bad_catalog, "broken", ["stage:greeting"], "15m", "stage:cold_lead", now)
+            conn.execute(
+                update(TimeRule)
+                .where(TimeRule.workspace_id == bad_ws, TimeRule.name == "broken")
+                .values(after_minutes=740000 * 1440)
+            )
+            poisoned = conn.execute(
+                insert(OutboxItem)
+                .values(
+                    workspace_id=bad_ws,
+                    kind="webhook",
+                    customer_id=None,
+                    payload={"subscription": bad_sub},
+                    due_at=now,
+                    attempts=0,
+                    last_error="",
+                    created_at=now,
+                )  # fmt: skip
+                .returning(OutboxItem.id)
+            ).scalar_one()
+        # acme: a customer greeted 49 h ago (its default rule turns them cold) and a manual change.
+        greeted_at = now - timedelta(hours=49)
+        with transaction(engine) as conn:
+            greeted = receive(
+                conn,
+                workspace,
+                [
+                    MessageEvent(
+                        workspace, "sms", "sms:+15551230001", "outbound", "bot", "hello", "SM1", greeted_at
+                    )
+                ],
+                now=greeted_at,
+            )[0].customer_id
+        for catalog in (good_catalog, bad_catalog):
+            with transaction(engine) as conn:
+                cid = add_customer(conn, catalog, "Jane", [], "US", now)
+                assign_status(conn, catalog, cid, catalog.status("stage", "hot_lead"), actor="cli",
+                              classify=classifier_for(conn, catalog), now=now)  # fmt: skip
+
+        result = CliRunner().invoke(
+            worker_command, ["--once"], env={**env(db_url), "STATUSHUB_ALLOW_PRIVATE_URLS": "1"}
+        )
+        assert result.exit_code == 0, result.output
+    finally:
+        good.close()
+        failing.close()
+
+    # acme: its manual change and its time rule's change both reached its receiver.
+    with reading(engine) as conn:
+        fired = conn.execute(
+            select(StatusChange.to_status).where(
+                StatusChange.customer_id == greeted, StatusChange.source.like("time:%")
+            )
+        ).all()
+        assert [r.to_status for r in fired] == ["cold_lead"]
+        items = conn.execute(select(OutboxItem).where(OutboxItem.kind == "webhook")).all()
+    # acme: the greeting, the manual change and the time rule's change all reached its receiver.
+    delivered = [i for i in items if i.workspace_id == workspace]
+    assert all(i.sent_at is not None for i in delivered)
+    assert len(good.paths) == len(delivered) == 3
+    assert {i.payload["source"] for i in delivered} == {"reply", "manual", "time:greeting_unanswered"}
+    # poisoned: its receiver was called and failed, its unreadable item failed; both recorded, none sent.
+    assert failing.paths == ["/hook"]
+    failed = {i.id: i for i in items if i.workspace_id == bad_ws}
+    assert len(failed) == 2
+    for item in failed.values():
+        assert item.sent_at is None and item.attempts == 1 and item.last_error
+        assert item.dead_at is not None or aware(item.due_at) > now
+    assert failed[poisoned].last_error.startswith("KeyError")
+    assert any(i.last_error == "DeliveryFailed: receiver answered 500" for i in failed.values())

@@ -357,3 +357,106 @@ def test_a_slack_request_signed_more_than_300_s_ago_is_refused(client, engine):
     )
     assert answer.status_code == 401
     assert stored(engine) == (0, 0)
+
+
+# --- Slack bodies that reach Bolt's dispatch ---------------------------------------------------------
+
+slack_types = st.sampled_from(
+    ["event_callback", "block_actions", "view_submission", "view_closed", "url_verification",
+     "interactive_message", "workflow_step_edit", "shortcut", "message_action"]
+)  # fmt: skip
+slack_keys = st.sampled_from(
+    ["type", "team_id", "user_id", "command", "text", "event", "team", "user", "channel", "actions",
+     "view", "authorizations", "enterprise", "event_id", "response_url", "workflow_step", "challenge"]
+)  # fmt: skip
+slack_events = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "app_home_opened", "team_join"]) | json_values},
+    optional={
+        "user": st.just("U0AGENT") | json_values,
+        "channel": st.just("C1") | json_values,
+        "ts": st.just("1800000000.000100") | json_values,
+        "text": text | json_values,
+        "tab": st.just("home") | json_values,
+        "files": json_values,
+        "subtype": json_values,
+    },
+)
+slack_documents = st.fixed_dictionaries(
+    {"type": slack_types | json_values, "team_id": st.just("T0ACME") | json_values},
+    optional={
+        "event": slack_events | json_values,
+        "team": st.just({"id": "T0ACME"}) | json_values,
+        "user": st.just({"id": "U0AGENT"}) | json_values,
+        "actions": st.lists(
+            st.fixed_dictionaries(
+                {"action_id": st.sampled_from(["set_stage", "set_attention"]) | json_values},
+                optional={"value": json_values, "selected_option": json_values},
+            ),
+            max_size=2,
+        )
+        | json_values,
+        "view": st.fixed_dictionaries(
+            {"type": st.just("modal") | json_values, "callback_id": st.just("attention_note") | json_values},
+            optional={"private_metadata": text | json_values, "state": json_values},
+        )
+        | json_values,
+    },
+).flatmap(lambda d: st.dictionaries(slack_keys, json_values, max_size=3).map(lambda extra: {**extra, **d}))
+slack_commands = st.dictionaries(
+    st.sampled_from(["command", "text", "team_id", "user_id", "channel_id", "payload", "response_url"]),
+    st.sampled_from(["/status", "/log", "/leads", "T0ACME", "U0AGENT", "help"]) | text,
+    max_size=6,
+)
+
+
+@st.composite
+def slack_bodies(draw) -> tuple[str, str]:
+    from urllib.parse import urlencode
+
+    how = draw(st.sampled_from(["json", "payload", "form", "raw"]))
+    if how == "json":
+        return json.dumps(draw(slack_documents | json_values)), "application/json"
+    if how == "payload":
+        payload = draw(st.builds(json.dumps, slack_documents | json_values) | text)
+        return urlencode({"payload": payload}), "application/x-www-form-urlencoded"
+    if how == "form":
+        return urlencode(draw(slack_commands)), draw(
+            st.sampled_from(["application/x-www-form-urlencoded", "application/json"])
+        )
+    return draw(text), draw(
+        st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"])
+    )
+
+
+@given(body=slack_bodies())
+@FUZZ
+def test_signed_slack_bodies_never_answer_5xx(client, body):
+    """Whatever a signed body holds, Bolt is never handed what it cannot read: 2xx, 400 or 404, never 5xx."""
+    raw, content_type = body
+    ts = str(int(time.time()))
+    signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=ts, body=raw)
+    answer = client.post(
+        "/slack/events",
+        data=raw.encode(),
+        content_type=content_type,
+        headers={"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature},
+    )
+    assert answer.status_code < 500, (raw, content_type, answer.get_data(as_text=True))
+
+
+header_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=80)
+
+
+@given(
+    timestamp=header_text | st.from_regex(r"\A[0-9\u0660-\u0669 _+-]{0,5000}\Z", fullmatch=True),
+    signature=header_text,
+)
+@FUZZ
+def test_slack_signature_headers_answer_401_never_5xx(client, timestamp, signature):
+    answer = client.post(
+        "/slack/events",
+        data="command=%2Fstatus",
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature},
+    )
+    assert answer.status_code == 401

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from adapters.slack.parse import delivery_key, parse_message
 from plugin.domain.events import MessageEvent
 from tests.adapters.fixtures import fixture
@@ -46,3 +48,20 @@ def test_a_file_share_keeps_the_files_private_urls():
 def test_a_bots_message_is_not_conversation():
     body = fixture("slack", "message_from_bot")["body"]
     assert parse_message(body["event"], workspace_id=5, installed_team="T_OURS") is None
+
+
+def test_a_form_of_many_repeated_fields_is_refused_quickly():
+    import time
+
+    from adapters.slack.parse import MalformedSlackRequest, parse_request_body
+
+    started = time.perf_counter()
+    with pytest.raises(MalformedSlackRequest, match="repeated"):
+        parse_request_body("a=1&" * 200_000, "application/x-www-form-urlencoded")
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("ts", ["inf", "nan", "1e300", "-1e300", ["1.0"], None])
+def test_a_message_whose_time_cannot_be_a_date_is_not_a_message(ts):
+    event = {"type": "message", "channel": "C1", "user": "U1", "text": "hi", "ts": ts}
+    assert parse_message(event, workspace_id=1, installed_team="T0ACME") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from twilio.request_validator import RequestValidator
 
 from adapters.sms.signature import is_signed
@@ -69,3 +70,48 @@ def test_forwarded_headers_count_only_behind_a_declared_proxy(db_url, engine, wo
     assert rows(engine, Message) == 0
     assert trusting.post("/sms/twilio/inbound", data=form, headers=headers).status_code == 200
     assert rows(engine, Message) == 1
+
+
+def test_behind_one_proxy_only_the_nearest_forwarded_host_counts(db_url, engine, workspace):
+    """X-Forwarded-Host "evil.example, hub.example": the client wrote the first, our proxy the last."""
+    client = create_app({"TESTING": True, "DATABASE_URL": db_url, "BEHIND_PROXY": 1}).test_client()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example, hub.example"}
+    form = inbound_form("SM1", "hello")
+    evil = RequestValidator("12345").compute_signature("https://evil.example/sms/twilio/inbound", form)
+    answer = client.post("/sms/twilio/inbound", data=form, headers={**forwarded, "X-Twilio-Signature": evil})
+    assert answer.status_code == 401
+    assert rows(engine, Message) == 0
+    hub_signature = RequestValidator("12345").compute_signature(
+        "https://hub.example/sms/twilio/inbound", form
+    )
+    answer = client.post(
+        "/sms/twilio/inbound", data=form, headers={**forwarded, "X-Twilio-Signature": hub_signature}
+    )
+    assert answer.status_code == 200
+    assert rows(engine, Message) == 1
+
+
+def test_without_a_declared_proxy_forwarded_host_is_ignored(db_url, engine, workspace):
+    client = create_app({"TESTING": True, "DATABASE_URL": db_url}).test_client()
+    form = inbound_form("SM1", "hello")
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hub.example"}
+    for url, status in (
+        ("https://hub.example/sms/twilio/inbound", 401),
+        ("http://localhost/sms/twilio/inbound", 200),
+    ):
+        signature = RequestValidator("12345").compute_signature(url, form)
+        answer = client.post(
+            "/sms/twilio/inbound", data=form, headers={**forwarded, "X-Twilio-Signature": signature}
+        )
+        assert answer.status_code == status
+    assert rows(engine, Message) == 1
+
+
+def test_behind_proxy_setting_is_a_number_of_hops():
+    from plugin.app.settings import Settings
+
+    assert Settings.from_env({}).behind_proxy == 0
+    for value, hops in (("0", 0), ("1", 1), ("true", 1), ("yes", 1), ("2", 2), ("false", 0)):
+        assert Settings.from_env({"STATUSHUB_BEHIND_PROXY": value}).behind_proxy == hops
+    with pytest.raises(ValueError, match="STATUSHUB_BEHIND_PROXY"):
+        Settings.from_env({"STATUSHUB_BEHIND_PROXY": "lots"})
