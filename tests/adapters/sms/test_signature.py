@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from adapters.sms.signature import is_signed
@@ -115,3 +117,36 @@ def test_behind_proxy_setting_is_a_number_of_hops():
         assert Settings.from_env({"STATUSHUB_BEHIND_PROXY": value}).behind_proxy == hops
     with pytest.raises(ValueError, match="STATUSHUB_BEHIND_PROXY"):
         Settings.from_env({"STATUSHUB_BEHIND_PROXY": "lots"})
+
+
+_HEADER_TEXT = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF, blacklist_characters="\x7f"), max_size=80
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    host=_HEADER_TEXT,
+    proto=_HEADER_TEXT,
+    port=_HEADER_TEXT,
+    forwarded_for=_HEADER_TEXT,
+)
+def test_crafted_forwarded_headers_never_answer_5xx_or_store(
+    db_url, engine, workspace, host, proto, port, forwarded_for
+):
+    """Behind a declared proxy, whatever X-Forwarded-* says, a request signed for another URL is refused (401)
+    or malformed (400): never a 5xx, never a stored message (SPEC §12)."""
+    client = create_app({"TESTING": True, "DATABASE_URL": db_url, "BEHIND_PROXY": 1}).test_client()
+    form = inbound_form("SM1", "hello")
+    signature = RequestValidator("12345").compute_signature("https://hub.example/sms/twilio/inbound", form)
+    headers = {
+        "X-Forwarded-Host": host,
+        "X-Forwarded-Proto": proto,
+        "X-Forwarded-Port": port,
+        "X-Forwarded-For": forwarded_for,
+        "X-Twilio-Signature": signature,
+    }
+    answer = client.post("/sms/twilio/inbound", data=form, headers=headers)
+    assert answer.status_code < 500
+    if answer.status_code != 200:
+        assert rows(engine, Message) == 0
