@@ -153,13 +153,13 @@ def fit(examples: Sequence[Example], config: TrainingConfig = TrainingConfig()) 
     for example in examples:
         counts[example.source] = counts.get(example.source, 0) + 1
     info = TrainingInfo(digest=training_digest(examples, config), counts=counts)
-    model = Model(
-        features,
-        [str(name) for name in estimator.classes_],
-        estimator.coef_,
-        estimator.intercept_,
-        info=info,
-    )
+    coef, intercept = estimator.coef_, estimator.intercept_
+    if len(estimator.classes_) == 2:
+        # Two classes (a pack of one intent, and none): scikit-learn keeps one row, P(second) =
+        # sigmoid(s). Rows -s/2 and +s/2 give the same probabilities through the softmax the model uses.
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    model = Model(features, [str(name) for name in estimator.classes_], coef, intercept, info=info)
     return model, estimator
 
 

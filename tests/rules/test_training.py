@@ -140,3 +140,24 @@ def test_the_shipped_model_records_how_its_threshold_was_chosen(shipped_model):
     assert calibration["scope"] == "unassigned" and calibration["acting"] >= 30
     assert 0 < shipped_model.threshold < 1
     assert shipped_model.info.counts["corpus"] == len(load_corpus("train"))
+
+
+def test_a_pack_of_one_intent_trains_a_two_class_model_that_scores_like_scikit_learn():
+    """One intent and none: scikit-learn keeps a single row of weights; the exported model must still
+    load, score and agree with it (a workspace with one custom pack once crashed its classifier)."""
+    from rules.matcher import compile_packs
+    from rules.pack import parse_pack
+
+    pack = parse_pack(
+        "pack: one\nlanguage: en\nintents:\n  - name: text_me\n    assign: {stage: cold_lead}\n"
+        "    patterns: [text me, please text me, send me a text]\n",
+        "one.yaml",
+    )
+    rows = [CorpusRow(f"just chatting {n}", NONE, "en") for n in range(40)]
+    rows += [CorpusRow(f"text me about it {n}", "text_me", "en") for n in range(40)]
+    model, estimator = fit(training_examples(compile_packs([pack]), rows, ()))
+    assert set(model.classes) == {"text_me", NONE}
+    texts = ["text me later", "just chatting away"]
+    expected = estimator.predict_proba(model.features.matrix(texts))
+    assert model.probabilities(texts) == pytest.approx(expected, abs=1e-6)
+    assert model.predict("text me later").intent == "text_me"
