@@ -15,6 +15,7 @@ from flask import Flask, request
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import DBAPIError
@@ -49,6 +50,19 @@ def authorize(enterprise_id, team_id, logger):
     )
 
 
+def ignored(body: dict) -> dict:
+    """What a log line says about a request the hub does not handle: its kinds, never its content."""
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
+    first = actions[0] if actions and isinstance(actions[0], dict) else {}
+    return {
+        "type": str(body.get("type") or body.get("command") or "")[:40],
+        "event": str(event.get("type") or "")[:40],
+        "action": str(first.get("action_id") or "")[:40],
+        "team": str(body.get("team_id") or "")[:20],
+    }
+
+
 def build_bolt(signing_secret: str, api_url: str, command_names: dict[str, str]) -> App:
     from adapters.slack import actions, commands, events, home
 
@@ -59,11 +73,17 @@ def build_bolt(signing_secret: str, api_url: str, command_names: dict[str, str])
         client=WebClient(base_url=api_url),
         token_verification_enabled=False,
         request_verification_enabled=True,
+        # Bolt answers 404 to what no listener handles, and Slack counts that as a failed delivery
+        # (and retries events): raised instead, and acknowledged below (SPEC §11).
+        raise_error_for_unhandled_request=True,
         logger=log,
     )
 
     @bolt.error
     def on_error(error, body):
+        if isinstance(error, BoltUnhandledRequestError):
+            log.info("slack request ignored", extra=ignored(body))
+            return BoltResponse(status=200, body="")
         # A failing listener answers 5xx so Slack retries; a database outage says so (503).
         status = 503 if isinstance(error, DBAPIError) else 500
         log.error("slack listener failed", extra={"error": type(error).__name__, "type": body.get("type")})
