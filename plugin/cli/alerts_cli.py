@@ -36,7 +36,7 @@ def failed_command(workspace, as_json) -> None:
 
 
 @alerts_group.command("retry")
-@click.argument("item_id", metavar="[ID]", type=int, required=False)
+@click.argument("item_id", metavar="[ID]", type=click.IntRange(1, 2**63 - 1), required=False)
 @click.option("--all", "every", is_flag=True, help="Every failed alert of the workspace.")
 @workspace_option
 def retry_command(item_id, every, workspace) -> None:

@@ -151,5 +151,7 @@ def test_a_rate_limit_is_retried_not_dead_lettered(db_url, engine, catalog, send
 def test_retrying_an_unknown_alert_exits_non_zero_and_changes_nothing(db_url, engine, catalog, senders):
     result = cli(db_url, "alerts", "retry", "999")
     assert result.exit_code != 0 and "no failed alert 999" in result.output
+    huge = cli(db_url, "alerts", "retry", str(2**64))
+    assert huge.exit_code != 0 and "ID" in huge.output and "Traceback" not in huge.output
     both = cli(db_url, "alerts", "retry")
     assert both.exit_code != 0 and "name one failed alert's ID, or --all" in both.output
