@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.domain.clock import aware
 from plugin.domain.events import MessageEvent
@@ -57,6 +57,12 @@ _CONTACT = Prepared(
 )
 
 
+_INSERT_CONTACT = {
+    "sqlite": Prepared(sqlite.insert(CC).on_conflict_do_nothing().returning(CC.c.contact_id)),
+    "postgresql": Prepared(postgresql.insert(CC).on_conflict_do_nothing().returning(CC.c.contact_id)),
+}
+
+
 def receive_from_contact(
     conn: Connection,
     workspace_id: int,
@@ -94,23 +100,25 @@ def note_contact(conn: Connection, workspace_id: int, customer_id: int, seen: Co
     `sms:` identity when no other customer has that number."""
     row = _CONTACT.first(conn, {"w": workspace_id, "k": seen.contact_id})
     if row is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(CC),
-                    {
-                        "workspace_id": workspace_id,
-                        "contact_id": seen.contact_id,
-                        "customer_id": customer_id,
-                        "phone": None,
-                        "conversation_id": seen.conversation_id,
-                        "conversation_at": seen.conversation_at,
-                    },
-                )
-        except IntegrityError:  # a concurrent first message of the same contact stored it: update it
-            row = _CONTACT.first(conn, {"w": workspace_id, "k": seen.contact_id})
+        mine = None
+        if (
+            seen.phone is not None
+            and attach_identity(conn, workspace_id, customer_id, seen.phone) == customer_id
+        ):
+            mine = seen.phone
+        new = {
+            "workspace_id": workspace_id,
+            "contact_id": seen.contact_id,
+            "customer_id": customer_id,
+            "phone": mine,
+            "conversation_id": seen.conversation_id,
+            "conversation_at": seen.conversation_at,
+        }
+        if _INSERT_CONTACT[conn.dialect.name].first(conn, new) is not None:
+            return
+        # A concurrent first message of the same contact stored it meanwhile: bring it up to date.
+        row = _CONTACT.first(conn, {"w": workspace_id, "k": seen.contact_id})
         if row is None:
-            _set_phone(conn, workspace_id, customer_id, seen.contact_id, None, seen.phone)
             return
     known_customer, phone, conversation_id, conversation_at = row
     later = (
