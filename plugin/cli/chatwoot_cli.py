@@ -30,6 +30,7 @@ from plugin.workspace.chatwoot import (
     InvalidConnection,
     connect,
     connection_of,
+    disconnect,
     normalized_url,
 )
 from plugin.workspace.workspaces import get_workspace
@@ -159,6 +160,17 @@ def status_command(workspace, as_json) -> None:
     )
     for item in failed:
         click.echo(f"  dead #{item['id']} customer #{item['customer']} at {item['at']}: {item['reason']}")
+
+
+@chatwoot_group.command("disconnect")
+@workspace_option
+def disconnect_command(workspace) -> None:
+    """Stops writing back to Chatwoot and refuses its deliveries (delete the webhook in Chatwoot too)."""
+    with unit_of_work() as conn:
+        ws = get_workspace(conn, workspace)
+        if not disconnect(conn, ws.id):
+            raise StatushubError(f"{ws.slug} is not connected to Chatwoot", field="workspace")
+    click.echo(f"disconnected {ws.slug} from Chatwoot; remove the webhook in Chatwoot's settings too")
 
 
 def _setup() -> ChatwootSetup:

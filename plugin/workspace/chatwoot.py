@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlparse
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.domain.errors import StatushubError
@@ -140,3 +140,12 @@ _CONNECTED = Prepared(select(CW.c.account_id).where(CW.c.workspace_id == bindpar
 
 def is_connected(conn: Connection, workspace_id: int) -> bool:
     return _CONNECTED.first(conn, {"w": workspace_id}) is not None
+
+
+def disconnect(conn: Connection, workspace_id: int) -> bool:
+    """Forgets the connection (the contacts the hub knows stay, for a later connect); False when there
+    was none. Write-backs still queued are dead-lettered when their turn comes."""
+    gone = conn.execute(delete(CW).where(CW.c.workspace_id == workspace_id)).rowcount
+    if gone:
+        bump_catalog(conn, workspace_id)
+    return bool(gone)

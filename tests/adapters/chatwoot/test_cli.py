@@ -115,3 +115,16 @@ def test_status_shows_the_last_event_received(db_url, client):
     shown = json.loads(run(db_url, "chatwoot", "status", "--json").stdout)
     assert shown["last_event"]["event"] == "message_created"
     assert shown["connected"] is True
+
+
+def test_disconnect_stops_deliveries_and_write_backs(db_url, engine, client):
+    from plugin.store.schema import OutboxItem
+    from tests.adapters.chatwoot.conftest import payload, post
+
+    assert run(db_url, "chatwoot", "disconnect").exit_code == 0
+    assert stored(engine) is None
+    assert post(client, payload("message_created.incoming_whatsapp")).status_code == 401
+    with reading(engine) as conn:
+        assert conn.execute(select(OutboxItem)).first() is None
+    again = run(db_url, "chatwoot", "disconnect")
+    assert again.exit_code == 1 and "not connected" in again.stderr
