@@ -85,7 +85,7 @@ def writeback_of(engine: Engine, job: Job) -> WriteBack:
         contact = conn.execute(
             select(CC.c.contact_id, CC.c.conversation_id)
             .where(CC.c.workspace_id == job.workspace_id, CC.c.customer_id == job.customer_id)
-            .order_by(CC.c.conversation_at.desc(), CC.c.contact_id.desc())
+            .order_by(CC.c.conversation_at.desc().nulls_last(), CC.c.contact_id.desc())
             .limit(1)
         ).first()
         if contact is None or job.customer_id is None:

@@ -217,3 +217,14 @@ def test_write_back_goes_to_the_latest_conversation_seen(app, client, engine):
         chatwoot = FakeChatwoot(rsps, labels={17: ["vip"], 21: []})
         drain(app, utcnow())
     assert chatwoot.labels == {17: ["vip"], 21: ["stage-hot-lead"]}
+
+
+def test_a_write_back_never_reaches_an_internal_address(app, client, engine, workspace):
+    from plugin.workspace.chatwoot import connect
+
+    post(client, incoming(BANK))
+    with transaction(engine) as conn:  # stored behind the CLI's check, as a DNS change could do
+        connect(conn, workspace, url="http://127.0.0.1:9", account_id=1, api_token=TOKEN,
+                webhook_secret="s", webhook_id=None, now=utcnow())  # fmt: skip
+    assert drain(app, utcnow()).dead == 1
+    assert "public address" in items(engine)[0].last_error
