@@ -183,3 +183,10 @@ def test_any_platform_identity_and_media_are_accepted(client, engine, tokens):
     assert answer.status_code == 200, answer.json
     with engine.connect() as conn:
         assert conn.execute(select(Message.channel)).scalar_one() == "instagram"
+
+
+def test_another_workspaces_number_makes_a_customer_of_this_workspace_only(client, engine, tokens, other):
+    answer = client.post("/api/v1/events", json=event(identity="sms:+15557770000"), headers=tokens["agent"])
+    assert answer.status_code == 200
+    assert answer.json["customer"]["id"] != other["customer_id"]
+    assert "Scorpio" not in answer.get_data(as_text=True)
