@@ -38,12 +38,6 @@ class Delivery:
     ignored: str | None = None
 
 
-def storable_object(pairs: list[tuple[str, object]]) -> dict:
-    """`json.loads`'s object_pairs_hook: every string value storable (SPEC §12), so an escaped NUL or
-    lone surrogate in a name is a character, not a server error."""
-    return {key: storable(value) if isinstance(value, str) else value for key, value in pairs}
-
-
 def parse_delivery(document: dict, workspace_id: int, region: str = "US") -> Delivery:
     """The delivery's meaning; StatushubError names the first field that is not what Chatwoot sends."""
     event = document.get("event")
@@ -147,7 +141,7 @@ def _contact(
     return ContactSeen(
         contact_id=contact_id,
         identity=f"chatwoot:{account}/{contact_id}",
-        name=(name or "").strip()[:200] or None,
+        name=storable((name or "").strip()[:200]) or None,
         phone=_phone(phone, region),
         conversation_id=conversation_id,
         conversation_at=at,

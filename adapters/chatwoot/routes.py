@@ -16,7 +16,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
 from adapters.chatwoot import signature
-from adapters.chatwoot.parse import Delivery, parse_delivery, storable_object
+from adapters.chatwoot.parse import Delivery, parse_delivery
 from plugin.app import hub
 from plugin.automation.chatwoot_sync import SCOPE
 from plugin.customers.naming import customer_name
@@ -141,7 +141,9 @@ def _document(raw: bytes) -> dict:
     except UnicodeDecodeError:
         raise StatushubError("the body is not UTF-8 text", field="body") from None
     try:
-        document = json.loads(text, object_pairs_hook=storable_object)
+        # No per-object hook: a Chatwoot body has dozens of objects; the strings the hub keeps are
+        # made storable where they are read (parse.py, MessageEvent).
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise StatushubError(
             f"the body is not JSON: {exc.msg} at character {exc.pos}", field="body"
