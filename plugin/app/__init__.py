@@ -79,6 +79,7 @@ def _init_optional(app: Flask) -> None:
         "adapters.sms",
         "adapters.webchat",
         "adapters.slack",
+        "adapters.chatwoot",
         "plugin.app.api",
         "plugin.app.console",
     ):

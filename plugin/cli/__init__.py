@@ -26,6 +26,7 @@ from plugin.cli.workspace_cli import token_group, workspace_group
         "time-rules": ("plugin.cli.time_rules_cli", "time_rules_group"),
         "webhooks": ("plugin.cli.webhooks_cli", "webhooks_group"),
         "alerts": ("plugin.cli.alerts_cli", "alerts_group"),
+        "chatwoot": ("plugin.cli.chatwoot_cli", "chatwoot_group"),
         **ADAPTER_COMMANDS,
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},

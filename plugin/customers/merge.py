@@ -18,6 +18,7 @@ from plugin.domain.fold import Classifier
 from plugin.engine import load_states, run_commands
 from plugin.store.schema import (
     Activity,
+    ChatwootContact,
     Customer,
     CustomerLink,
     Identity,
@@ -28,7 +29,7 @@ from plugin.store.schema import (
     table_of,
 )
 
-MOVED = (Identity, Message, Activity, StatusCommand, StatusChange, OutboxItem)
+MOVED = (Identity, Message, Activity, StatusCommand, StatusChange, OutboxItem, ChatwootContact)
 L = table_of(CustomerLink)
 
 

@@ -64,3 +64,38 @@ def display_name(identity: str) -> str:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:
         return value
+
+
+# `<platform>:<id>` for token ingest: the platform is also the message's channel (16 characters).
+_PLATFORM = re.compile(r"[a-z][a-z0-9_-]{0,15}")
+PHONE_KINDS = ("sms", "whatsapp")
+
+
+def ingest_identity(raw: str, region: str = "US") -> tuple[str, str]:
+    """(channel, identity) for an identity a bot builder sends (SPEC §11): `sms:` and `whatsapp:`
+    numbers in E.164, `webchat:<id>`, or any `<platform>:<id>`. StatushubError names `identity`."""
+    kind, sep, value = raw.partition(":")
+    kind, value = kind.strip().lower(), value.strip()
+    if not sep or not _PLATFORM.fullmatch(kind) or not value or len(value) > 200 or not value.isprintable():
+        raise StatushubError(
+            f"identity {raw[:80]!r} must be <platform>:<id>, e.g. whatsapp:+15551234567, sms:+15551234567 "
+            "or webchat:visitor-42 (platform: lower-case letters, digits, - or _, up to 16)",
+            field="identity",
+        )
+    if kind in PHONE_KINDS:
+        phone = phone_identity(value.removeprefix("whatsapp:"), region)
+        if phone is None:
+            raise StatushubError(f"identity: {value[:40]!r} is not a phone number", field="identity")
+        return kind, f"{kind}:{phone.removeprefix('sms:')}"
+    return kind, f"{kind}:{value}"
+
+
+def same_person(identity: str) -> str | None:
+    """The identity of the same number on the other phone channel: a WhatsApp number and an SMS
+    number are one person (SPEC §11)."""
+    kind, _, value = identity.partition(":")
+    if kind == "whatsapp":
+        return "sms:" + value
+    if kind == "sms":
+        return "whatsapp:" + value
+    return None

@@ -2,6 +2,7 @@
 
 This package's public API; its modules are private to it (the layers check says so)."""
 
+from plugin.engine.chatwoot_contacts import ContactEdit, ContactSeen, receive_from_contact
 from plugin.engine.customer_state import load_states
 from plugin.engine.delivery_status import record_delivery
 from plugin.engine.inbox import first_delivery, receive, receive_once, record_sent
@@ -20,8 +21,14 @@ from plugin.engine.write_path import (
     record_messages,
     run_commands,
 )
+from plugin.engine.writeback_queue import KIND as CHATWOOT_KIND
+from plugin.engine.writeback_queue import WRITTEN_TRACKS as CHATWOOT_TRACKS
 
 __all__ = [
+    "CHATWOOT_KIND",
+    "CHATWOOT_TRACKS",
+    "ContactEdit",
+    "ContactSeen",
     "WEBHOOK_KIND",
     "Recorded",
     "assign_status",
@@ -34,6 +41,7 @@ __all__ = [
     "load_history",
     "load_states",
     "receive",
+    "receive_from_contact",
     "receive_once",
     "record_sent",
     "record_delivery",

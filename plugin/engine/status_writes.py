@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, upda
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.fold import Entry, State
 from plugin.engine.webhook_queue import queue_webhooks
+from plugin.engine.writeback_queue import queue_writebacks
 from plugin.store.bulk import executemany
 from plugin.store.prepared import Prepared
 from plugin.store.schema import (
@@ -154,6 +155,7 @@ class Writes:
                     row["message_id"] = ids[mid]
             executemany(conn, _INSERT_CHANGE, self.changes)
             queue_webhooks(conn, self.catalog, self.changes, self.now)  # same transaction (SPEC §9)
+            queue_writebacks(conn, self.catalog, self.changes, self.now)  # and Chatwoot's (SPEC §11)
         if self.alerts:
             for alert in self.alerts:
                 mid = alert["payload"]["message_id"]

@@ -496,3 +496,35 @@ class SigninFailure(Base):
     client: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTC)
     __table_args__ = (Index("ix_signin_failures_client_at", "client", "at"),)
+
+
+class ChatwootConnection(Base):
+    """A workspace's Chatwoot account (SPEC §11): where write-backs go and the webhook secret its
+    deliveries are verified with. The API token and the secret are write-only: never shown back."""
+
+    __tablename__ = "chatwoot_connections"
+    workspace_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    account_id: Mapped[int] = mapped_column(BigInteger)
+    api_token: Mapped[str] = mapped_column(String(256))
+    webhook_secret: Mapped[str] = mapped_column(String(256))
+    webhook_id: Mapped[int | None] = mapped_column(BigInteger)  # the account webhook --register made
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    updated_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (CheckConstraint("account_id > 0", name="account_id_positive"),)
+
+
+class ChatwootContact(Base):
+    """A Chatwoot contact the hub has heard from: its customer, the phone it gave (the `sms:` identity
+    it added, if any) and its latest conversation, where write-backs put labels."""
+
+    __tablename__ = "chatwoot_contacts"
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Id)
+    phone: Mapped[str | None] = mapped_column(String(64))
+    conversation_id: Mapped[int | None] = mapped_column(BigInteger)
+    conversation_at: Mapped[datetime | None] = mapped_column(UTC)
+    __table_args__ = (customer_fk(), Index("ix_chatwoot_contacts_customer", "workspace_id", "customer_id"))

@@ -55,6 +55,12 @@ def valid_body(schema, other_customer: int) -> dict:
         "TokenCreate": {"role": "agent"},
         "AdminCreate": {"user_id": "U0X1"},
         "Settings": {"alert_channel": "C0STOLEN"},
+        "EventIn": {
+            "identity": "webchat:visitor-1",
+            "direction": "inbound",
+            "sender": "customer",
+            "text": "hi",
+        },
         "TimeRuleCreate": {
             "name": "globex-admin",
             "when": {"stage": "greeting"},

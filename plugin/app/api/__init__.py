@@ -7,7 +7,16 @@ from flask import Flask, jsonify
 
 def routes() -> list:
     """Every API route's declaration; importing the route modules registers them (once per process)."""
-    from plugin.app.api import customers, intents, messages, reports, statuses, time_rules, tokens  # noqa: F401
+    from plugin.app.api import (  # noqa: F401
+        customers,
+        events,
+        intents,
+        messages,
+        reports,
+        statuses,
+        time_rules,
+        tokens,
+    )
     from plugin.app.api.endpoint import ROUTES
 
     return ROUTES
