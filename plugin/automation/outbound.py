@@ -21,7 +21,15 @@ class Sent:
 
 
 class Sender(Protocol):
-    def __call__(self, workspace_id: int, customer_id: int, text: str, sender: str = "agent") -> Sent: ...
+    def __call__(
+        self,
+        workspace_id: int,
+        customer_id: int,
+        text: str,
+        sender: str = "agent",
+        *,
+        content_sid: str | None = None,
+    ) -> Sent: ...
 
 
 class Senders:

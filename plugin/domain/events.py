@@ -38,6 +38,11 @@ def media_of(stored: list | None) -> list[dict]:
     ]
 
 
+def media_labels(stored: list | None) -> list[str]:
+    """How every surface names a message's attachments: `📎 image/jpeg <url>` (SPEC §11)."""
+    return [f"📎 {m['content_type'] or 'file'} {m['url']}" for m in media_of(stored)]
+
+
 @dataclass(frozen=True, slots=True)
 class MessageEvent:
     """One message, as any channel delivers it.
