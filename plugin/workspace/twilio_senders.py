@@ -36,7 +36,9 @@ def normalize_sender(raw: str, region: str = "US") -> tuple[str, str]:
             number = phonenumbers.parse(text, region or "US")
         except phonenumbers.NumberParseException:
             number = None
-        if number is not None and phonenumbers.is_possible_number(number):
+        # Written in E.164 it need only be possible (test and new ranges); written locally, valid too.
+        usable = number is not None and phonenumbers.is_possible_number(number)
+        if usable and (text.startswith("+") or phonenumbers.is_valid_number(number)):
             return prefix + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), "number"
     raise StatushubError(f"{raw!r} is not a Twilio sender: give {HINT}", field="twilio_sender")
 
