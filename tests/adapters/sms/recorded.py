@@ -10,7 +10,6 @@ from pathlib import Path
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-
 RECORDED = Path(__file__).parents[2] / "fixtures" / "recorded" / "twilio"
 ACCOUNT = "AC9f3b2c1d4e5f60718293a4b5c6d7e8f9"
 TOKEN = "0123456789abcdef0123456789abcdef"  # the token SIGNING.md's vectors use

@@ -49,11 +49,11 @@ def test_the_mms_keeps_each_url_with_its_content_type(photos, engine):
 
 
 def test_the_cli_lists_media_with_content_types(photos, cli):
-    shown = cli("messages", "#%d" % photos, "--workspace", "shop").stdout
+    shown = cli("messages", f"#{photos}", "--workspace", "shop").stdout
     assert f"📎 image/jpeg {JPEG}" in shown and f"📎 image/png {PNG}" in shown
     rows = [line for line in shown.splitlines() if "inbound" in line]
     assert len(rows) == 2 and "📎 image/jpeg" in rows[1]  # the photo-only one is not blank
-    document = json.loads(cli("messages", "#%d" % photos, "--workspace", "shop", "--json").stdout)
+    document = json.loads(cli("messages", f"#{photos}", "--workspace", "shop", "--json").stdout)
     assert document[1]["text"] == "" and document[1]["media"] == [{"url": JPEG, "content_type": "image/jpeg"}]
 
 

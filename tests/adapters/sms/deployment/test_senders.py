@@ -130,7 +130,6 @@ def test_senders_are_normalized_and_listed(cli):
         SERVICE.upper().replace("MG", "MG", 1),
         "--json",
     )
-    import json
 
     document = json.loads(shown.stdout)
     assert document["twilio_senders"] == [NUMBER, "whatsapp:+14155238886", SERVICE]
