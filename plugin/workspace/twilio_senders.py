@@ -32,15 +32,22 @@ def normalize_sender(raw: str, region: str = "US") -> tuple[str, str]:
     if text.lower().startswith(WHATSAPP):
         prefix, text = WHATSAPP, text[len(WHATSAPP) :].strip()
     if text.startswith("+") or (text[:1].isdigit() and len(re.sub(r"\D", "", text)) >= 7):
-        try:
-            number = phonenumbers.parse(text, region or "US")
-        except phonenumbers.NumberParseException:
-            number = None
-        # Written in E.164 it need only be possible (test and new ranges); written locally, valid too.
-        usable = number is not None and phonenumbers.is_possible_number(number)
-        if usable and (text.startswith("+") or phonenumbers.is_valid_number(number)):
+        number = _phone(text, region)
+        if number is not None:
             return prefix + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), "number"
     raise StatushubError(f"{raw!r} is not a Twilio sender: give {HINT}", field="twilio_sender")
+
+
+def _phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The number `text` names: in E.164 it need only be possible (test and new ranges); written
+    locally, valid too (so `1234567` is not taken for +1 123 4567)."""
+    try:
+        number = phonenumbers.parse(text, region or "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return number if text.startswith("+") or phonenumbers.is_valid_number(number) else None
 
 
 def add_sender(conn: Connection, workspace_id: int, raw: str, region: str, now: datetime) -> str:

@@ -174,3 +174,22 @@ def test_an_opted_out_customer_on_whatsapp_still_gets_the_auto_reply(client, eng
     assert opted_out(engine)
     # The SMS opt-out does not stop WhatsApp (SPEC §11).
     assert replied(inbound(client, form("inbound_whatsapp")))
+
+
+@responses.activate
+def test_the_opt_out_reason_shows_in_the_api_and_the_console(client, app, engine, deployment):
+    from tests.console.conftest import sign_in
+
+    inbound(client, form("inbound_mms_two_media"))
+    responses.post(MESSAGES_URL, json=rest("rest_error_21610.400"), status=400)
+    send(client, deployment, engine)
+    cid = customer_id(engine)
+    detail = client.get(f"/api/v1/customers/{cid}", headers=deployment["agent"]).json
+    assert detail["opted_out"] is True
+    assert [(e["track"], e["source"]) for e in detail["history"] if e["track"] == "opt_out"] == [
+        ("opt_out", "twilio:21610")
+    ]
+    browser = app.test_client()
+    sign_in(browser, deployment["agent"]["Authorization"].removeprefix("Bearer "))
+    page = browser.get(f"/console/customers/{cid}")
+    assert page.status_code == 200 and "21610" in page.get_data(as_text=True)
