@@ -202,3 +202,9 @@ def test_an_api_send_without_text_or_template_is_refused(client, engine, whatsap
     answer = client.post(f"/api/v1/customers/{cid}/messages", json={"text": " "}, headers=deployment["agent"])
     assert answer.status_code == 400 and answer.json["error"]["details"]["field"] == "text"
     assert json.dumps(answer.json).count("content_sid") >= 1
+
+
+def test_a_whatsapp_only_customer_is_found_by_phone_number(cli):
+    cli("customers", "add", "Maria Lopez", "--identity", "whatsapp:(415) 555-0123", "--workspace", "shop")
+    shown = json.loads(cli("customers", "show", "415-555-0123", "--workspace", "shop", "--json").stdout)
+    assert shown["name"] == "Maria Lopez" and shown["identities"] == [f"whatsapp:{CUSTOMER}"]
