@@ -77,7 +77,7 @@ class TwilioSender(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     workspace_id: Mapped[int] = workspace_fk()
     sender: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # number | short_code | messaging_service
+    kind: Mapped[str] = mapped_column(String(20))  # number | short_code | messaging_service
     created_at: Mapped[datetime] = mapped_column(UTC)
     __table_args__ = (
         CheckConstraint("kind IN ('number', 'short_code', 'messaging_service')", name="kind"),

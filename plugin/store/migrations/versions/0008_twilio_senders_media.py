@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("id", Id, nullable=False),
         sa.Column("workspace_id", Id, nullable=False),
         sa.Column("sender", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("created_at", UTC, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_twilio_senders"),
         sa.UniqueConstraint("sender", name="uq_twilio_senders_sender"),
