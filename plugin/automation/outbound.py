@@ -41,6 +41,11 @@ class Senders:
     def register(self, channel: str, sender: Sender) -> None:
         self._by_channel[channel] = sender
 
+    @property
+    def channels(self) -> list[str]:
+        """The channels a message can be sent on, as registered."""
+        return sorted(self._by_channel)
+
     def __call__(self, channel: str) -> Sender:
         try:
             return self._by_channel[channel]

@@ -20,7 +20,6 @@ from plugin.domain.events import media_of
 from plugin.store.idempotency import remember, remembered
 from plugin.store.schema import Message
 
-CHANNELS = ["sms", "whatsapp"]
 SHOWN = 200
 
 
@@ -85,10 +84,11 @@ def send(call: Call, customer_id: int):
     body = call.body
     if not body["text"].strip() and not body.get("content_sid"):
         raise StatushubError("text is required (or a content_sid template)", field="text")
-    channel = body.get("channel") or reply_channel(call.conn, ws, customer_id, CHANNELS) or "sms"
-    sent = hub().outbound(channel)(
-        ws, customer_id, body["text"], "agent", content_sid=body.get("content_sid")
-    )
+    # Where the customer last wrote from, among the channels this hub can send on (SPEC §11).
+    outbound = hub().outbound
+    channel = body.get("channel") or reply_channel(call.conn, ws, customer_id, outbound.channels) or "sms"
+    template = {"content_sid": body["content_sid"]} if body.get("content_sid") else {}
+    sent = outbound(channel)(ws, customer_id, body["text"], "agent", **template)
     body = s.MessageSent().dump(
         {
             "customer_id": customer_id,
