@@ -193,3 +193,14 @@ def test_the_opt_out_reason_shows_in_the_api_and_the_console(client, app, engine
     sign_in(browser, deployment["agent"]["Authorization"].removeprefix("Bearer "))
     page = browser.get(f"/console/customers/{cid}")
     assert page.status_code == 200 and "21610" in page.get_data(as_text=True)
+
+
+@responses.activate
+def test_an_opt_out_is_no_status_transition_in_reports(client, engine, deployment):
+    inbound(client, form("inbound_mms_two_media"))
+    responses.post(MESSAGES_URL, json=rest("rest_error_21610.400"), status=400)
+    send(client, deployment, engine)
+    report = client.get("/api/v1/reports/transitions", headers=deployment["admin"])
+    assert report.status_code == 200, report.json
+    assert {t["track"] for t in report.json["transitions"]} <= {"stage", "reply", "outcome", "attention"}
+    assert report.json["transitions"]  # the SMS's own reply change is there
