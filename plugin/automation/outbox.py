@@ -20,11 +20,12 @@ from plugin.customers.naming import customer_name
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
 from plugin.store.db import is_postgres, reading, transaction
-from plugin.store.schema import OutboxItem, table_of
+from plugin.store.schema import Message, OutboxItem, table_of
 from plugin.workspace.accounts import ChannelAccount, slack_account_of
 from plugin.workspace.catalog import load_catalog
 
 OUT = table_of(OutboxItem)
+MESSAGES = table_of(Message)
 log = logging.getLogger("statushub.outbox")
 
 LEASE = timedelta(seconds=60)
@@ -61,11 +62,13 @@ Sender = Callable[[Engine, Job], None]
 @dataclass(frozen=True)
 class AlertTarget:
     """Where a job's alert goes and what it names: the workspace's Slack account (bot token, alert
-    channel), the customer's name and the workspace's catalog."""
+    channel), the customer's name, the workspace's catalog and the text of the message that
+    triggered the change (None when a person or a time rule made it)."""
 
     account: ChannelAccount
     customer_name: str | None
     catalog: Catalog
+    message_text: str | None = None
 
 
 def alert_target(engine: Engine, job: Job) -> AlertTarget:
@@ -76,7 +79,15 @@ def alert_target(engine: Engine, job: Job) -> AlertTarget:
         if account is None:
             raise Undeliverable("the workspace has no Slack bot token or alert channel")
         name = customer_name(conn, job.workspace_id, job.customer_id) if job.customer_id else None
-        return AlertTarget(account, name, load_catalog(conn, job.workspace_id))
+        message_id = job.payload.get("message_id")
+        text = None
+        if isinstance(message_id, int):
+            text = conn.execute(
+                select(MESSAGES.c.text).where(
+                    MESSAGES.c.workspace_id == job.workspace_id, MESSAGES.c.id == message_id
+                )
+            ).scalar_one_or_none()
+        return AlertTarget(account, name, load_catalog(conn, job.workspace_id), text)
 
 
 @dataclass
