@@ -43,6 +43,15 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _attachment(media: tuple[str, str | None]) -> str:
+    """`📎 image/jpeg` linking to the file (mrkdwn `<url|label>`), or as text when the URL cannot be a link."""
+    url, content_type = media
+    label = f"📎 {escape(content_type or 'file')}"
+    if url.startswith(("https://", "http://")) and not any(ch in url for ch in "<>|& "):
+        return f"<{url}|{label}>"
+    return f"{label} {escape(url)}"
+
+
 def _section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_TEXT]}}
 
@@ -81,7 +90,8 @@ def customer_card(card: Card, catalog: Catalog, now: datetime, notice: str = "")
         blocks.append(_context(f"⏱️ waiting for us {waited(card.waiting_since, now)}"))
     if card.messages:
         lines = [
-            f"{'←' if m.direction == 'inbound' else '→'} {m.sender}: {escape(_clip(m.text))}"
+            f"{'←' if m.direction == 'inbound' else '→'} {m.sender}: "
+            + " ".join(filter(None, [escape(_clip(m.text)), *map(_attachment, m.media)]))
             for m in card.messages
         ]
         blocks.append(_section("*Last messages*\n" + "\n".join(lines)))

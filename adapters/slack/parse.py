@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from plugin.domain.errors import StatushubError
-from plugin.domain.events import MessageEvent
+from plugin.domain.events import Media, MessageEvent
 
 # https://docs.slack.dev/reference/events/message: subtypes that still carry what a person wrote
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
@@ -54,7 +54,11 @@ def parse_message(event: dict, *, workspace_id: int, installed_team: str) -> Mes
         text=event.get("text", ""),
         provider_id=event.get("client_msg_id") or f"{event['channel']}/{event['ts']}",
         provider_at=provider_at,
-        media=tuple(f.get("url_private", "") for f in event.get("files", []) if f.get("url_private")),
+        media=tuple(
+            Media(f["url_private"], f.get("mimetype") or None)
+            for f in event.get("files", [])
+            if isinstance(f, dict) and isinstance(f.get("url_private"), str) and f["url_private"]
+        ),
         raw=event,
     )
 

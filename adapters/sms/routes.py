@@ -1,8 +1,10 @@
 """Twilio's webhooks: inbound messages and status callbacks, each one short write transaction (SPEC §5, STYLE §11).
 
-An unknown `To` number answers 401, not 404: with no workspace there is no auth token to verify the
-request with, and a 404 would tell anyone probing which numbers the hub serves. Twilio treats both as
-a failed delivery.
+An inbound request belongs to the workspace owning its `To` sender (number, WhatsApp sender, short
+code), else its Messaging Service, else its AccountSid when one workspace alone has it (SPEC §11). A
+request no workspace owns answers 401, not 404: with no workspace there is no auth token to verify
+it with, and a 404 would tell anyone probing which numbers the hub serves. Twilio treats both as a
+failed delivery.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sms import twiml
-from adapters.sms.parse import e164, parse_inbound, parse_status
+from adapters.sms.parse import is_help, parse_inbound, parse_status, senders_of
+from adapters.sms.send import UNSUBSCRIBED, UNSUBSCRIBED_NOTE
 from adapters.sms.signature import is_signed, signed_url
 from plugin.app import hub
+from plugin.customers.recipients import record_opt_out
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.optout import opt_change
@@ -40,14 +44,14 @@ def _refuse(reason: str) -> BadSignature:
 def inbound():
     h = hub()
     form = request.form
-    number = e164(form.get("To"))
+    senders = senders_of(form.get("To"), form.get("MessagingServiceSid"))
     url = signed_url(request, h.settings)
     now = utcnow()
     with h.engine.connect() as conn:
         # Looked up and verified on the request's one connection before its unit of work begins.
-        account = sms_account_before_unit_of_work(conn, number) if number else None
+        account = sms_account_before_unit_of_work(conn, senders, (form.get("AccountSid") or "").strip())
         if account is None:
-            raise _refuse("unknown To number")
+            raise _refuse("no workspace owns the To sender, Messaging Service or account")
         ws_id = account.workspace_id
         if not is_signed(account.secret, url, form, request.headers):
             raise _refuse("bad signature")
@@ -68,8 +72,11 @@ def inbound():
         extra={"workspace_id": ws_id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},
     )
     reply = account.settings.get("sms_auto_reply")
-    # Carriers answer STOP themselves; a reply to it would be a message to an opted-out number.
-    if reply and (event.opt == "out" or opt_change(event.text) == "out"):
+    # Twilio answers STOP, START and HELP/INFO itself (Advanced Opt-Out): a second answer is noise, and
+    # one to an opted-out customer an SMS they refused (SPEC §11).
+    sms = event.channel == "sms"
+    keyword = event.opt or (sms and opt_change(event.text)) or is_help(event.text)
+    if reply and (keyword or (sms and recorded.opted_out)):
         reply = None
     return Response(twiml.response(reply), 200, mimetype="text/xml")
 
@@ -82,15 +89,28 @@ def status():
     form = request.form
     url = signed_url(request, h.settings)
     with h.transaction() as conn:
-        account = sms_account_of(conn, form.get("AccountSid") or "", e164(form.get("From")))
+        account = sms_account_of(
+            conn, form.get("AccountSid") or "", senders_of(form.get("From"), form.get("MessagingServiceSid"))
+        )
         if account is None:
             raise _refuse("unknown AccountSid")
         if not is_signed(account.secret, url, form, request.headers):
             raise _refuse("bad signature")
         update = parse_status(form)
         after = record_delivery(
-            conn, account.workspace_id, "sms", update.message_sid, update.status, update.error_code
+            conn, account.workspace_id, update.channel, update.message_sid, update.status, update.error_code
         )
+        # Twilio refused a message the hub sent because the customer unsubscribed: with a Messaging
+        # Service this arrives here rather than as the REST API's answer (twilio-python #478).
+        if after is not None and update.error_code == str(UNSUBSCRIBED) and update.channel == "sms":
+            record_opt_out(
+                conn,
+                account.workspace_id,
+                after.customer_id,
+                source="twilio:21610",
+                actor="twilio",
+                note=UNSUBSCRIBED_NOTE,
+            )
     if after is None:
         log.warning(
             "delivery report for an unknown message",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.webchat.schema import load_event
 from plugin.domain.errors import StatushubError
-from plugin.domain.events import MessageEvent
+from plugin.domain.events import Media, MessageEvent
 
 
 def workspace_slug(document: dict) -> str:
@@ -29,4 +29,5 @@ def parse_event(document: dict, workspace_id: int) -> MessageEvent:
         provider_id=data["event_id"],
         provider_at=data["timestamp"],
         name=(visitor.get("name") or "").strip() or None,
+        media=tuple(Media(m["url"], m["content_type"]) for m in data["media"]),
     )

@@ -16,6 +16,18 @@ class VisitorSchema(Schema):
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
+class MediaSchema(Schema):
+    """One attachment, in the shape every channel stores (SPEC §11)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
+    content_type = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[\w.+-]+/[\w.+-]+$")
+    )
+
+
 class EventSchema(Schema):
     """Unknown fields are ignored, so a platform may send more than statushub reads."""
 
@@ -29,6 +41,7 @@ class EventSchema(Schema):
     sender = fields.String(required=True, validate=validate.OneOf(("customer", "agent", "bot")))
     text = fields.String(required=True, validate=validate.Length(max=100_000))
     timestamp = fields.AwareDateTime(required=True, format="iso")
+    media = fields.List(fields.Nested(MediaSchema), load_default=list, validate=validate.Length(max=10))
 
     @validates_schema
     def sender_fits_direction(self, data, **_kwargs):

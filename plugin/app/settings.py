@@ -10,10 +10,14 @@ DEFAULT_DATABASE_URL = "sqlite:///statushub.db"
 
 @dataclass(frozen=True)
 class Settings:
+    """`public_url` (STATUSHUB_PUBLIC_URL) is the URL Twilio signs and the one sends ask Twilio to
+    report delivery to: without it, delivery reports are off."""
+
     database_url: str = DEFAULT_DATABASE_URL
     slack_signing_secret: str | None = None
     public_url: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    twilio_api_url: str = "https://api.twilio.com"
     behind_proxy: int = 0  # how many proxy hops of X-Forwarded-* to trust (SPEC §12)
     secret_key: str | None = None
     slack_commands: tuple[tuple[str, str], ...] = (
@@ -32,6 +36,7 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             public_url=(env.get("STATUSHUB_PUBLIC_URL") or "").rstrip("/") or None,
             slack_api_url=env.get("SLACK_API_URL") or "https://slack.com/api/",
+            twilio_api_url=(env.get("TWILIO_API_URL") or "https://api.twilio.com").rstrip("/"),
             behind_proxy=_hops(env.get("STATUSHUB_BEHIND_PROXY")),
             secret_key=env.get("STATUSHUB_SECRET_KEY") or None,
             # STATUSHUB_SLACK_STATUS_COMMAND etc. rename the slash commands
@@ -42,6 +47,16 @@ class Settings:
             allow_private_urls=_flag(env.get("STATUSHUB_ALLOW_PRIVATE_URLS")),
             metrics_token=env.get("STATUSHUB_METRICS_TOKEN") or None,
         )
+
+
+def delivery_reports(settings: Settings) -> dict:
+    """Whether sends ask Twilio for delivery reports, and where: what `serve`, the worker and /readyz say."""
+    if settings.public_url:
+        return {"delivery_reports": "on", "status_callback": f"{settings.public_url}/sms/twilio/status"}
+    return {
+        "delivery_reports": "off",
+        "reason": "STATUSHUB_PUBLIC_URL is not set: sent messages stay queued",
+    }
 
 
 def _flag(value: str | None) -> bool:

@@ -21,7 +21,15 @@ class Sent:
 
 
 class Sender(Protocol):
-    def __call__(self, workspace_id: int, customer_id: int, text: str, sender: str = "agent") -> Sent: ...
+    def __call__(
+        self,
+        workspace_id: int,
+        customer_id: int,
+        text: str,
+        sender: str = "agent",
+        *,
+        content_sid: str | None = None,
+    ) -> Sent: ...
 
 
 class Senders:
@@ -32,6 +40,11 @@ class Senders:
 
     def register(self, channel: str, sender: Sender) -> None:
         self._by_channel[channel] = sender
+
+    @property
+    def channels(self) -> list[str]:
+        """The channels a message can be sent on, as registered."""
+        return sorted(self._by_channel)
 
     def __call__(self, channel: str) -> Sender:
         try:

@@ -22,6 +22,7 @@ from plugin.customers.naming import resolve_customer
 from plugin.customers.queries import entry_dict, history
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
+from plugin.domain.events import media_labels, media_of
 from plugin.domain.fold import Entry
 from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
@@ -226,6 +227,7 @@ def messages_command(customer, limit, workspace, as_json) -> None:
             "direction": r.direction,
             "sender": r.sender,
             "text": r.text,
+            "media": media_of(r.media),
             "provider_id": r.provider_id,
             "provider_at": aware(r.provider_at).isoformat(),
             "received_at": aware(r.received_at).isoformat(),
@@ -246,7 +248,7 @@ def messages_command(customer, limit, workspace, as_json) -> None:
                 m["channel"],
                 m["direction"],
                 m["sender"],
-                _short(m["text"]),
+                " ".join([_short(m["text"]), *media_labels(m["media"])]).strip(),
                 m["provider_id"],
                 m["delivery_status"] or "—",
             ]

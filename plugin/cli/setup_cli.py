@@ -134,4 +134,18 @@ def serve_command(host: str, port: int, debug: bool) -> None:
     """The development server; production runs gunicorn 'plugin.app:create_app()'."""
     from plugin.app import create_app
 
-    create_app().run(host=host, port=port, debug=debug)
+    app = create_app()
+    click.echo(delivery_reports_line(app.extensions["statushub"].settings), err=True)
+    app.run(host=host, port=port, debug=debug)
+
+
+def delivery_reports_line(settings) -> str:
+    """One line on whether sends ask Twilio for delivery reports (SPEC §11)."""
+    from plugin.app.settings import delivery_reports
+
+    reports = delivery_reports(settings)
+    if reports["delivery_reports"] == "on":
+        return f"delivery reports on: Twilio posts them to {reports['status_callback']}"
+    return (
+        "delivery reports off: set STATUSHUB_PUBLIC_URL to the hub's public URL, or sent messages stay queued"
+    )

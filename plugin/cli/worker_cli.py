@@ -32,6 +32,9 @@ def worker_command(once: bool, poll: float) -> None:
     from plugin.app import create_app
 
     app = create_app()
+    from plugin.cli.setup_cli import delivery_reports_line
+
+    click.echo(delivery_reports_line(app.extensions["statushub"].settings), err=True)
     engine = app.extensions["statushub"].engine
     senders = dict(app.extensions.get(SENDERS_KEY, {}))
     from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter

@@ -1,4 +1,4 @@
-"""`statushub workspace create|list` and `statushub token create|list|revoke`: businesses and their API
+"""`statushub workspace create|edit|list` and `statushub token create|list|revoke`: businesses and their API
 tokens (SPEC §5, §7). Secrets are never printed back, except a new token, once."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from plugin.cli.output import json_option, print_json, read_only, table, unit_of
 from plugin.domain.clock import utcnow
 from plugin.domain.templates import DEFAULT_TEMPLATE, TEMPLATES
 from plugin.store.schema import ApiToken, Customer, Workspace, table_of
+from plugin.workspace.credentials import change_credentials, credentials_shown
+from plugin.workspace.twilio_senders import add_sender, remove_sender, senders
 from plugin.workspace.workspaces import create_token, create_workspace, get_workspace, revoke_token
 
 
@@ -67,12 +69,57 @@ def create(slug, as_json, **options) -> None:
     click.echo(f"next: statushub token create {ws.slug} --role admin")
 
 
-def _channels(twilio_number, webchat_secret, slack_team) -> list[str]:
+def _channels(twilio, webchat_secret, slack_team) -> list[str]:
     return [
         name
-        for name, configured in (("sms", twilio_number), ("webchat", webchat_secret), ("slack", slack_team))
+        for name, configured in (("sms", twilio), ("webchat", webchat_secret), ("slack", slack_team))
         if configured
     ]
+
+
+@workspace_group.command("edit")
+@click.argument("slug")
+@click.option(
+    "--add-twilio-sender",
+    "add",
+    metavar="S",
+    multiple=True,
+    help="A Twilio sender this workspace answers: +E.164 number, whatsapp:+E.164, short code or MG… (repeatable).",
+)
+@click.option(
+    "--remove-twilio-sender", "remove", metavar="S", multiple=True, help="Stop answering S (repeatable)."
+)
+@click.option("--twilio-account-sid", metavar="S")
+@click.option("--twilio-auth-token", metavar="T", help="Write-only: never shown back.")
+@click.option("--webchat-secret", metavar="W", help="Write-only: never shown back.")
+@click.option("--slack-team", metavar="T")
+@click.option("--slack-bot-token", metavar="B", help="Write-only: never shown back.")
+@json_option
+def edit(slug, add, remove, as_json, **credentials) -> None:
+    """Changes a business's Twilio senders and channel credentials (a rotated token takes effect at
+    once; an empty value clears one). Secrets are never printed."""
+    changes = {name: value for name, value in credentials.items() if value is not None}
+    if not (add or remove or changes):
+        raise click.UsageError(
+            "nothing to change: give --add-twilio-sender, --remove-twilio-sender or a credential"
+        )
+    with unit_of_work() as conn:
+        ws = get_workspace(conn, slug)
+        region = ws.default_region
+        added = [add_sender(conn, ws.id, raw, region, utcnow()) for raw in add]
+        removed = [remove_sender(conn, ws.id, raw, region) for raw in remove]
+        changed = change_credentials(conn, ws.id, changes)
+        document = {"slug": ws.slug, "twilio_senders": senders(conn, ws.id)} | credentials_shown(conn, ws.id)
+    if as_json:
+        print_json(document)
+        return
+    for sender in added:
+        click.echo(f"{ws.slug} now answers Twilio sender {sender}")
+    for sender in removed:
+        click.echo(f"{ws.slug} no longer answers Twilio sender {sender}")
+    if changed:
+        click.echo(f"{ws.slug}: changed {', '.join(changed)} (secrets are not shown)")
+    click.echo(f"Twilio senders: {', '.join(document['twilio_senders']) or 'none'}")
 
 
 @workspace_group.command("list")
@@ -91,12 +138,14 @@ def list_workspaces(as_json) -> None:
                 W.c.name,
                 W.c.template,
                 W.c.default_region,
-                W.c.twilio_number,
+                W.c.twilio_account_sid,
                 W.c.webchat_secret.is_not(None).label("webchat"),
                 W.c.slack_team_id,
                 W.c.created_at,
             ).order_by(W.c.slug)
         ).all()
+        senders_of = {r.id: senders(conn, r.id) for r in rows}
+        shown = {r.id: credentials_shown(conn, r.id) for r in rows}
     documents = [
         {
             "id": r.id,
@@ -104,9 +153,11 @@ def list_workspaces(as_json) -> None:
             "name": r.name,
             "template": r.template,
             "default_region": r.default_region,
-            "channels": _channels(r.twilio_number, r.webchat, r.slack_team_id),
+            "channels": _channels(senders_of[r.id], r.webchat, r.slack_team_id),
             "customers": counts.get(r.id, 0),
             "created_at": r.created_at,
+            "twilio_senders": senders_of[r.id],
+            "credentials": shown[r.id],
         }
         for r in rows
     ]
@@ -114,7 +165,7 @@ def list_workspaces(as_json) -> None:
         print_json(documents)
         return
     table(
-        ["SLUG", "NAME", "TEMPLATE", "REGION", "CHANNELS", "CUSTOMERS"],
+        ["SLUG", "NAME", "TEMPLATE", "REGION", "CHANNELS", "CUSTOMERS", "TWILIO SENDERS", "SECRETS SET"],
         [
             [
                 d["slug"],
@@ -123,6 +174,11 @@ def list_workspaces(as_json) -> None:
                 d["default_region"],
                 ",".join(d["channels"]) or "—",
                 d["customers"],
+                ",".join(d["twilio_senders"]) or "—",
+                ",".join(
+                    k.removesuffix("_set") for k, v in d["credentials"].items() if k.endswith("_set") and v
+                )
+                or "—",
             ]
             for d in documents
         ],

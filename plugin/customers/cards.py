@@ -11,6 +11,7 @@ from plugin.customers.read_model import current_statuses, linked_warnings, prior
 from plugin.customers.reports import customers_per_status
 from plugin.domain.catalog import Catalog, StatusInfo
 from plugin.domain.clock import aware
+from plugin.domain.events import media_of
 from plugin.store.schema import (
     Customer,
     CustomerLink,
@@ -38,6 +39,7 @@ class Said:
     sender: str
     text: str
     at: datetime
+    media: tuple[tuple[str, str | None], ...] = ()  # (url, content type)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def card(conn: Connection, catalog: Catalog, customer_id: int) -> Card:
     ).scalars()
     statuses = current_statuses(conn, catalog, customer_id)
     said = conn.execute(
-        select(M.c.direction, M.c.sender, M.c.text, M.c.provider_at)
+        select(M.c.direction, M.c.sender, M.c.text, M.c.provider_at, M.c.media)
         .where(M.c.workspace_id == ws, M.c.customer_id == customer_id)
         .order_by(M.c.provider_at.desc(), M.c.id.desc())
         .limit(3)
@@ -99,7 +101,16 @@ def card(conn: Connection, catalog: Catalog, customer_id: int) -> Card:
         row.opted_out,
         tuple(identities),
         statuses,
-        tuple(Said(r.direction, r.sender, r.text, aware(r.provider_at)) for r in reversed(said)),
+        tuple(
+            Said(
+                r.direction,
+                r.sender,
+                r.text,
+                aware(r.provider_at),
+                tuple((m["url"], m["content_type"]) for m in media_of(r.media)),
+            )
+            for r in reversed(said)
+        ),
         aware(row.waiting_since) if row.waiting_since else None,
         tuple(w.text for w in linked_warnings(conn, catalog, customer_id)),
         tuple(Changed(r.track, r.from_status, r.to_status, r.source, r.actor, aware(r.at)) for r in history),

@@ -10,45 +10,20 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from plugin.domain.catalog import Catalog
-from plugin.domain.errors import AmbiguousCustomer, Conflict, OptedOut, StatushubError, UnknownCustomer
-from plugin.domain.identities import IDENTITY_KINDS, normalize_identity, phone_identity
+from plugin.domain.errors import AmbiguousCustomer, Conflict, StatushubError, UnknownCustomer
+from plugin.domain.identities import IDENTITY_KINDS, normalize_identity, phone_identity, same_person
 from plugin.engine import create_customer
 from plugin.store.prepared import Prepared
 from plugin.store.schema import Customer, Identity, table_of
 
 C, ID = table_of(Customer), table_of(Identity)
 _NAME = Prepared(select(C.c.name).where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c"))))
-_OPTED_OUT = Prepared(
-    select(C.c.opted_out).where(and_(C.c.workspace_id == bindparam("w"), C.c.id == bindparam("c")))
-)
-_PHONE = Prepared(
-    select(ID.c.value)
-    .where(and_(ID.c.workspace_id == bindparam("w"), ID.c.customer_id == bindparam("c")))
-    .where(ID.c.value.like(bindparam("kind")))
-    .order_by(ID.c.id)  # the first phone number; a customer has few identities
-)
 
 
 def customer_name(conn: Connection, workspace_id: int, customer_id: int) -> str | None:
     """The customer's display name; None when there is no such customer in the workspace."""
     row = _NAME.first(conn, {"w": workspace_id, "c": customer_id})
     return row[0] if row else None
-
-
-def sms_recipient(conn: Connection, workspace_id: int, customer_id: int) -> str:
-    """The customer's phone identity (`sms:+1555…`) to send an SMS to; refuses an unknown customer,
-    one who opted out (SPEC §3: nothing is sent to them) and one without a phone number."""
-    customer = _OPTED_OUT.first(conn, {"w": workspace_id, "c": customer_id})
-    if customer is None:
-        raise UnknownCustomer(f"no customer {customer_id}", field="customer")
-    if customer[0]:
-        raise OptedOut(
-            "the customer has opted out of SMS (they sent STOP); nothing was sent", field="customer"
-        )
-    phone = _PHONE.first(conn, {"w": workspace_id, "c": customer_id, "kind": "sms:%"})
-    if phone is None:
-        raise StatushubError("the customer has no phone number", field="customer")
-    return phone[0]
 
 
 def add_customer(
@@ -82,7 +57,7 @@ def resolve_customer(conn: Connection, workspace_id: int, ref: str, region: str 
             candidates.append(normalize_identity(ref, region))
     phone = phone_identity(ref, region)
     if phone:
-        candidates.append(phone)
+        candidates += [phone, *same_person(phone)]  # a WhatsApp-only customer has a phone number too
     if candidates:
         row = conn.execute(
             select(ID.c.customer_id).where(

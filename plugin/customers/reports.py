@@ -68,7 +68,8 @@ def transitions(
     rows = _applied(conn, catalog.workspace_id, since, until)
     counts: dict[tuple[str, str | None, str], int] = defaultdict(int)
     for r in rows:
-        if r.from_status != r.to_status:
+        # Only status tracks: an `opt_out` history entry (SPEC §11) is no transition between statuses.
+        if r.from_status != r.to_status and r.track in catalog.tracks:
             counts[(r.track, r.from_status, r.to_status)] += 1
     out: dict = {
         "since": since.isoformat() if since else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 # NUL (PostgreSQL text cannot hold it) and lone UTF-16 surrogates (not encodable as UTF-8) (SPEC §12).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -16,13 +17,40 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
 
 
+class Media(NamedTuple):
+    """One attachment of a message: where it is and what it is (`image/jpeg`; None when unknown)."""
+
+    url: str
+    content_type: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"url": self.url, "content_type": self.content_type}
+
+
+def media_of(stored: list | None) -> list[dict]:
+    """A message's stored media as `[{"url", "content_type"}]` (a bare URL from before 0008 too)."""
+    return [
+        {"url": m, "content_type": None}
+        if isinstance(m, str)
+        else {"url": m.get("url"), "content_type": m.get("content_type")}
+        for m in stored or []
+        if m
+    ]
+
+
+def media_labels(stored: list | None) -> list[str]:
+    """How every surface names a message's attachments: `📎 image/jpeg <url>` (SPEC §11)."""
+    return [f"📎 {m['content_type'] or 'file'} {m['url']}" for m in media_of(stored)]
+
+
 @dataclass(frozen=True, slots=True)
 class MessageEvent:
     """One message, as any channel delivers it.
 
     `identity` is the customer's channel identity (`sms:+15551234567`, `webchat:<visitor>`,
     `slack:<team>/<user>`); `provider_at` the provider's timestamp (its receipt time when the
-    provider sends none); `opt` is "out"/"in" when the provider itself flags an opt-out change.
+    provider sends none); `opt` is "out"/"in" when the provider itself flags an opt-out change;
+    `opt_keywords` False where a whole-body STOP/START is not an opt-out (WhatsApp, SPEC §11).
     """
 
     workspace_id: int
@@ -34,9 +62,10 @@ class MessageEvent:
     provider_id: str
     provider_at: datetime
     name: str | None = None
-    media: tuple[str, ...] = ()
+    media: tuple[Media, ...] = ()
     opt: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    opt_keywords: bool = True
 
     def __post_init__(self) -> None:
         # Every channel's strings enter the core here, so this is the one place they are made storable.
@@ -44,5 +73,8 @@ class MessageEvent:
             value = getattr(self, name)
             if value and _UNSTORABLE.search(value):
                 object.__setattr__(self, name, storable(value))
-        if any(_UNSTORABLE.search(url) for url in self.media):
-            object.__setattr__(self, "media", tuple(map(storable, self.media)))
+        if any(_UNSTORABLE.search(m.url + (m.content_type or "")) for m in self.media):
+            media = tuple(
+                Media(storable(m.url), m.content_type and storable(m.content_type)) for m in self.media
+            )
+            object.__setattr__(self, "media", media)

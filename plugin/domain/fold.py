@@ -74,6 +74,8 @@ class CommandIn(NamedTuple):
 
 
 Event = MessageIn | CommandIn
+# A command kind, and the track name its audit entries carry: an opt-out change, not a status (SPEC §11).
+OPT = "opt_out"
 # The events and entries are immutable values built a few times per message on the batch path:
 # named tuples, which are cheaper to build than frozen dataclasses (bench/FIGURES.md).
 
@@ -153,6 +155,8 @@ class _Folder:
         for event in events if len(events) == 1 else sorted(events, key=sort_key):
             if isinstance(event, MessageIn):
                 self._message(event)
+            elif event.kind == OPT:
+                self._opt(event)
             else:
                 self._move(
                     event.track,
@@ -168,6 +172,18 @@ class _Folder:
             if state.horizon is None or key > state.horizon:
                 state.horizon = key
         return self.result
+
+    def _opt(self, c: CommandIn) -> None:
+        """An opt-out the provider reported (Twilio error 21610): kept in the history as an entry on
+        the pseudo-track `opt_out`, which no status list has, so no status moves and no webhook fires."""
+        s = self.result.state
+        out = c.status == "out"
+        if s.opted_out == out:
+            return
+        s.opted_out = out
+        if not self.replay:
+            before, after = ("subscribed", "opted_out") if out else ("opted_out", "subscribed")
+            self.result.entries.append(Entry(OPT, before, after, c.source, c.actor, True, "", c.at, c.note))
 
     def _message(self, m: MessageIn) -> None:
         s = self.result.state

@@ -1,5 +1,6 @@
-"""Customer identities (`sms:+1555…`, `webchat:<id>`, `slack:<team>/<user>`): their stored form and the
-name a customer known only by one gets (SPEC §2, §6). Pure."""
+"""Customer identities (`sms:+1555…`, `whatsapp:+1555…`, `webchat:<id>`, `slack:<team>/<user>`): their
+stored form, the name a customer known only by one gets, and which identities are one person (SPEC §2,
+§6, §11). Pure."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import phonenumbers
 
 from plugin.domain.errors import StatushubError
 
-IDENTITY_KINDS = ("sms", "webchat", "slack")
+IDENTITY_KINDS = ("sms", "whatsapp", "webchat", "slack")
+# One phone number is one person, whichever of these channels it writes on (SPEC §11).
+PHONE_KINDS = ("sms", "whatsapp")
+
+
+def same_person(identity: str) -> tuple[str, ...]:
+    """The other identities that are the same person: `sms:+1555…` ↔ `whatsapp:+1555…`."""
+    kind, _, value = identity.partition(":")
+    if kind not in PHONE_KINDS or not value.startswith("+"):
+        return ()
+    return tuple(f"{other}:{value}" for other in PHONE_KINDS if other != kind)
 
 
 def phone_identity(raw: str, region: str = "US") -> str | None:
@@ -38,11 +49,11 @@ def normalize_identity(raw: str, region: str = "US") -> str:
             field="identity",
             choices=list(IDENTITY_KINDS),
         )
-    if kind == "sms":
+    if kind in PHONE_KINDS:
         phone = phone_identity(value, region)
         if phone is None:
             raise StatushubError(f"{value!r} is not a phone number", field="identity")
-        return phone
+        return kind + phone.removeprefix("sms")
     return f"{kind}:{value.strip()}"
 
 
@@ -54,7 +65,7 @@ _NANP = re.compile(r"\+1([2-9][0-9]{2})([2-9][0-9]{2})([0-9]{4})")
 def display_name(identity: str) -> str:
     """How a customer known only by an identity is named: a phone number in international format."""
     kind, _, value = identity.partition(":")
-    if kind != "sms":
+    if kind not in PHONE_KINDS:
         return value
     nanp = _NANP.fullmatch(value)
     if nanp:
@@ -68,7 +79,6 @@ def display_name(identity: str) -> str:
 
 # `<platform>:<id>` for token ingest: the platform is also the message's channel (16 characters).
 _PLATFORM = re.compile(r"[a-z][a-z0-9_-]{0,15}")
-PHONE_KINDS = ("sms", "whatsapp")
 
 
 def ingest_identity(raw: str, region: str = "US") -> tuple[str, str]:
@@ -88,14 +98,3 @@ def ingest_identity(raw: str, region: str = "US") -> tuple[str, str]:
             raise StatushubError(f"identity: {value[:40]!r} is not a phone number", field="identity")
         return kind, f"{kind}:{phone.removeprefix('sms:')}"
     return kind, f"{kind}:{value}"
-
-
-def same_person(identity: str) -> str | None:
-    """The identity of the same number on the other phone channel: a WhatsApp number and an SMS
-    number are one person (SPEC §11)."""
-    kind, _, value = identity.partition(":")
-    if kind == "whatsapp":
-        return "sms:" + value
-    if kind == "sms":
-        return "whatsapp:" + value
-    return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, and_, bindparam, select, update
 
@@ -34,6 +34,7 @@ FAILURES = frozenset({"undelivered", "failed"})
 class Delivery:
     status: str | None
     error_code: str | None
+    customer_id: int = field(default=0, compare=False)  # whose message it is, when read from the store
 
 
 def advance(current: Delivery, status: str, error_code: str | None = None) -> Delivery:
@@ -56,7 +57,7 @@ def advance(current: Delivery, status: str, error_code: str | None = None) -> De
 
 
 _FIND = (
-    select(M.c.id, M.c.delivery_status, M.c.error_code)
+    select(M.c.id, M.c.delivery_status, M.c.error_code, M.c.customer_id)
     .where(
         and_(
             M.c.workspace_id == bindparam("w"),
@@ -92,4 +93,4 @@ def record_delivery(
     after = advance(before, status, error_code)
     if after != before:
         conn.execute(_SET, {"w": workspace_id, "m": row.id, "s": after.status, "e": after.error_code})
-    return after
+    return Delivery(after.status, after.error_code, row.customer_id)

@@ -42,7 +42,9 @@ def receive(
     catalog = load_catalog(conn, workspace_id, catalog_version)
     classify = classifier_for(conn, catalog)
     events = [_in_time(e, now) for e in events]
-    flagged = [e if e.opt is not None or e.direction != "inbound" else _with_opt(e) for e in events]
+    flagged = [
+        _with_opt(e) if e.opt is None and e.direction == "inbound" and e.opt_keywords else e for e in events
+    ]
     return record_messages(conn, catalog, flagged, classify, now=now)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from plugin.domain.catalog import Catalog
-from plugin.domain.identities import display_name
+from plugin.domain.identities import display_name, same_person
 from plugin.store.bulk import ByDialect, executemany, insert_returning, one_of
 from plugin.store.prepared import Prepared
 from plugin.store.schema import Customer, CustomerStatus, Identity, table_of
@@ -49,6 +49,9 @@ def ensure_customers(
     missing = sorted(identity for identity in values if identity not in found)
     if not missing:
         return found
+    missing = _join_same_person(conn, ws, missing, found)
+    if not missing:
+        return found
     names = {identity: name for identity, name in wanted if name}
     try:
         # The batch path: every new customer in three executemany statements.
@@ -79,6 +82,24 @@ def ensure_customers(
                 select(ID.c.customer_id).where(ID.c.workspace_id == ws, ID.c.value == identity)
             ).scalar_one()
     return found
+
+
+def _join_same_person(conn: Connection, ws: int, missing: list[str], found: dict[str, int]) -> list[str]:
+    """Attaches each new identity whose person is already a customer under another identity (a
+    WhatsApp number writing after an SMS from it, SPEC §11) to that customer; returns the rest."""
+    siblings = {identity: same_person(identity) for identity in missing}
+    wanted = sorted({other for others in siblings.values() for other in others})
+    if not wanted:
+        return missing
+    known = dict(_CUSTOMERS_OF(conn).execute(conn, {"w": ws, "values": wanted}).all())
+    rest = []
+    for identity in missing:
+        owner = next((known[o] for o in siblings[identity] if o in known), None)
+        if owner is None:
+            rest.append(identity)
+        else:
+            found[identity] = attach_identity(conn, ws, owner, identity)
+    return rest
 
 
 def create_customers(

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, func, select
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import CommandIn, Entry, MessageIn, State, initial_state
-from plugin.domain.optout import opt_change
 from plugin.store.schema import Message, StatusChange, StatusCommand, table_of
 
 M, SC, CMD = table_of(Message), table_of(StatusChange), table_of(StatusCommand)
@@ -50,8 +49,9 @@ def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[i
                 r.direction,
                 r.sender,
                 r.text,
-                # The stored flag (the provider's or the keyword's); rows stored before it existed: the body.
-                r.opt or (opt_change(r.text) if r.direction == "inbound" else None),
+                # The stored flag (the provider's or the keyword's; migration 0008 set it on older rows):
+                # a WhatsApp STOP stored without one is not an opt-out (SPEC §11).
+                r.opt,
             )
         )
     commands = conn.execute(select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id.in_(ids)))

@@ -45,7 +45,8 @@ def queue_webhooks(conn: Connection, catalog: Catalog, changes: list[dict], now:
     """
     workspace_id = catalog.workspace_id
     subs = _cached_subscriptions(conn, catalog)
-    applied = [c for c in changes if c["applied"]] if subs else []
+    # An opt-out entry (track `opt_out`) is history, not a status change.
+    applied = [c for c in changes if c["applied"] and c["track"] in catalog.tracks] if subs else []
     if not applied:
         return 0
     rows = [

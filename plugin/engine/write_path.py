@@ -51,6 +51,7 @@ class Recorded(NamedTuple):
     duplicate: bool
     statuses: dict[str, str]
     intents: tuple[str, ...] = ()
+    opted_out: bool = False  # after the message: an SMS answer to them would be refused
 
 
 # Prebuilt statements for the hot path.
@@ -144,13 +145,17 @@ def _record_batch(
     for key, e in zip(keys, events, strict=True):
         cid = customer_of[e.identity]
         if key in existing:
-            out.append(Recorded(cid, existing[key], True, states[cid].keys(), ()))
+            out.append(Recorded(cid, existing[key], True, states[cid].keys(), (), states[cid].opted_out))
             continue
         mid = message_ids.get(key)
         # A second delivery of the same message within one batch is a duplicate too.
         duplicate = mid is None or key in answered
         answered.add(key)
-        out.append(Recorded(cid, mid, duplicate, states[cid].keys(), found_by_key.get(key, ())))
+        out.append(
+            Recorded(
+                cid, mid, duplicate, states[cid].keys(), found_by_key.get(key, ()), states[cid].opted_out
+            )
+        )
     return out
 
 
@@ -325,17 +330,17 @@ def _record_one(
     if state.horizon is not None and message.sort_key <= state.horizon:
         existing = stored_message(conn, ws, e.channel, e.provider_id)
         if existing is not None:
-            return Recorded(cid, existing, True, state.keys())
+            return Recorded(cid, existing, True, state.keys(), (), state.opted_out)
     states = {cid: state}
     writes = Writes(catalog, now)
     found = _advance(conn, catalog, cid, states, [message], classify, now, writes)[0].get(-1, ())
     mid = insert_message(conn, _message_row(ws, cid, e, now, found))
     if mid is None:  # stored meanwhile (or newer than the horizon yet already stored): a duplicate
         existing = stored_message(conn, ws, e.channel, e.provider_id)
-        return Recorded(cid, existing, True, state.keys())
+        return Recorded(cid, existing, True, state.keys(), (), state.opted_out)
     writes.message_ids = {-1: mid}
     writes.flush(conn)
-    return Recorded(cid, mid, False, states[cid].keys(), found)
+    return Recorded(cid, mid, False, states[cid].keys(), found, states[cid].opted_out)
 
 
 def _existing_messages(
@@ -367,6 +372,6 @@ def _message_row(ws: int, customer_id: int, e: MessageEvent, now: datetime, inte
         "delivery_status": None,
         "error_code": None,
         "intents": list(intents),
-        "media": list(e.media),
+        "media": [m.as_dict() for m in e.media],
         "opt": e.opt,
     }

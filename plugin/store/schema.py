@@ -69,6 +69,22 @@ class Workspace(Base):
     __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
 
 
+class TwilioSender(Base):
+    """A Twilio sender a workspace owns: a phone number (E.164), a 5–6 digit short code or a Messaging
+    Service (`MG…`). Unique across workspaces, so an inbound request has one owner (SPEC §11)."""
+
+    __tablename__ = "twilio_senders"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    sender: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # number | short_code | messaging_service
+    created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (
+        CheckConstraint("kind IN ('number', 'short_code', 'messaging_service')", name="kind"),
+        Index("ix_twilio_senders_workspace", "workspace_id", "id"),
+    )
+
+
 class Track(Base):
     __tablename__ = "tracks"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -206,7 +222,7 @@ class Message(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(16))
     intents: Mapped[list] = mapped_column(JSON, default=list)
-    media: Mapped[list] = mapped_column(JSON, default=list)
+    media: Mapped[list] = mapped_column(JSON, default=list)  # [{"url", "content_type"}] (migration 0008)
     # "out"/"in" when the provider flagged an opt-out change (or the body was STOP/START).
     opt: Mapped[str | None] = mapped_column(String(3))
     __table_args__ = (

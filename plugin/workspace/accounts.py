@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from plugin.store.prepared import Prepared
-from plugin.store.schema import Workspace, table_of
+from plugin.store.schema import TwilioSender, Workspace, table_of
 
-W = table_of(Workspace)
+W, S = table_of(Workspace), table_of(TwilioSender)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,12 @@ _COLUMNS = (
     W.c.twilio_account_sid,
     W.c.alert_channel,
 )
-_BY_NUMBER = Prepared(select(W.c.twilio_auth_token, *_COLUMNS).where(W.c.twilio_number == bindparam("n")))
+# The workspace owning any of a request's senders (its To, its Messaging Service): one indexed read.
+_BY_SENDERS = Prepared(
+    select(W.c.twilio_auth_token, *_COLUMNS, S.c.sender)
+    .select_from(S.join(W, W.c.id == S.c.workspace_id))
+    .where(or_(S.c.sender == bindparam("a"), S.c.sender == bindparam("b"), S.c.sender == bindparam("c")))
+)
 _BY_TWILIO_ACCOUNT = Prepared(
     select(W.c.twilio_auth_token, *_COLUMNS).where(W.c.twilio_account_sid == bindparam("a")).order_by(W.c.id)
 )
@@ -54,8 +59,12 @@ def _account(row) -> ChannelAccount:
     )
 
 
-def sms_account_before_unit_of_work(conn: Connection, number: str) -> ChannelAccount | None:
-    """The account of the Twilio number a message was sent to, read on `conn` before its unit of work.
+def sms_account_before_unit_of_work(
+    conn: Connection, senders: tuple[str, ...], account_sid: str | None = None
+) -> ChannelAccount | None:
+    """The account of a Twilio request, read on `conn` before its unit of work: the workspace owning
+    the first of `senders` (in order of preference: To as sent, To as a plain number, the Messaging
+    Service) that one owns, else the one workspace with `account_sid` (none when several have it).
 
     Transaction semantics: the read runs on the driver's cursor and never begins a SQLAlchemy
     transaction, so the caller can verify the request first and then open its unit of work with
@@ -65,17 +74,32 @@ def sms_account_before_unit_of_work(conn: Connection, number: str) -> ChannelAcc
     the driver's implicit transaction starts with the read and the unit of work continues it, so the
     read is part of the transaction that commits (or rolls back) the message. Also safe inside a
     transaction already begun (then it is simply one of its reads)."""
-    row = _BY_NUMBER.first(conn, {"n": number})
-    return _account(row) if row else None
+    wanted = [x for x in senders if x][:3]
+    if wanted:
+        params = dict(zip("abc", wanted + [wanted[0]] * (3 - len(wanted)), strict=True))
+        owned = {row[-1]: row[:-1] for row in _BY_SENDERS.rows(conn, params)}
+        for sender in wanted:
+            if sender in owned:
+                return _account(owned[sender])
+    if not account_sid:
+        return None
+    rows = _BY_TWILIO_ACCOUNT.rows(conn, {"a": account_sid})
+    return _account(rows[0]) if len(rows) == 1 else None
 
 
-def sms_account_of(conn: Connection, account_sid: str, sender: str | None) -> ChannelAccount | None:
-    """The account behind a Twilio AccountSid; when the Twilio account serves several workspaces, the
-    one whose number `sender` is (a status callback's From)."""
+def sms_account_of(conn: Connection, account_sid: str, senders: tuple[str, ...]) -> ChannelAccount | None:
+    """The account behind a Twilio AccountSid (a status callback, whose To is the customer); when the
+    Twilio account serves several workspaces, the one owning one of `senders` (its From, its
+    Messaging Service) among them."""
     rows = _BY_TWILIO_ACCOUNT.rows(conn, {"a": account_sid})
     if len(rows) == 1:
         return _account(rows[0])
-    return next((_account(r) for r in rows if sender and r[5] == sender), None)
+    if not rows:
+        return None
+    found = sms_account_before_unit_of_work(conn, senders)
+    if found is not None and any(r[1] == found.workspace_id for r in rows):
+        return found
+    return None
 
 
 def webchat_account(conn: Connection, slug: str) -> ChannelAccount | None:
@@ -91,10 +115,11 @@ def slack_account(conn: Connection, team_id: str) -> ChannelAccount | None:
 
 
 def twilio_account_of(conn: Connection, workspace_id: int) -> ChannelAccount | None:
-    """The workspace's Twilio account (SID, auth token, number) for sending; None when it has none."""
+    """The workspace's Twilio account (SID, auth token) for sending; None when it has none. Which of its
+    senders a message leaves from is `plugin.workspace.twilio_senders.sending_from`'s choice."""
     row = _TWILIO_OF.first(conn, {"w": workspace_id})
     account = _account(row) if row else None
-    if account is None or not (account.account and account.secret and account.number):
+    if account is None or not (account.account and account.secret):
         return None
     return account
 

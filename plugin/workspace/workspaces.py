@@ -14,7 +14,16 @@ from sqlalchemy.exc import IntegrityError
 
 from plugin.domain.errors import Conflict, NotAllowed, StatushubError, UnknownWorkspace
 from plugin.domain.templates import DEFAULT_TEMPLATE, TEMPLATES, tracks_for
-from plugin.store.schema import ApiToken, OutcomeMapping, SlackAdmin, Status, Track, Workspace, WorkspacePack
+from plugin.store.schema import (
+    ApiToken,
+    OutcomeMapping,
+    SlackAdmin,
+    Status,
+    Track,
+    TwilioSender,
+    Workspace,
+    WorkspacePack,
+)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ROLES = ("agent", "admin")
@@ -94,6 +103,11 @@ def create_workspace(
                     "created_at": now,
                 },
             ).scalar_one()
+            if number:
+                conn.execute(
+                    insert(TwilioSender),
+                    {"workspace_id": ws, "sender": number, "kind": "number", "created_at": now},
+                )
     except IntegrityError:
         raise Conflict(
             f"a workspace already uses slug {slug!r}, that Twilio number or that Slack team", field="slug"

@@ -173,7 +173,7 @@ def test_a_whatsapp_number_joins_the_customer_with_that_sms_number(client, engin
     assert channel == "whatsapp"
 
 
-def test_any_platform_identity_and_media_are_accepted(client, engine, tokens):
+def test_any_platform_identity_and_media_are_kept(client, engine, tokens):
     media = [{"url": "https://cdn.example.com/receipt.jpg", "content_type": "image/jpeg"}]
     answer = client.post(
         "/api/v1/events",
@@ -182,7 +182,28 @@ def test_any_platform_identity_and_media_are_accepted(client, engine, tokens):
     )
     assert answer.status_code == 200, answer.json
     with engine.connect() as conn:
-        assert conn.execute(select(Message.channel)).scalar_one() == "instagram"
+        channel, stored = conn.execute(select(Message.channel, Message.media)).one()
+    assert channel == "instagram"
+    assert stored == media
+    listed = client.get(
+        f"/api/v1/customers/{answer.json['customer']['id']}/messages", headers=tokens["agent"]
+    )
+    assert listed.status_code == 200, listed.json
+    assert "image/jpeg" in listed.get_data(as_text=True)
+
+
+def test_a_whatsapp_stop_through_the_token_endpoint_opts_out_of_nothing(client, engine, tokens):
+    """STOP is an SMS keyword (SPEC §11): the same word on WhatsApp is just a message."""
+    whatsapp = client.post(
+        "/api/v1/events", json=event(identity="whatsapp:+15551230000", text="STOP"), headers=tokens["agent"]
+    )
+    sms = client.post(
+        "/api/v1/events", json=event(identity="sms:+15551239999", text="STOP"), headers=tokens["agent"]
+    )
+    assert whatsapp.status_code == sms.status_code == 200
+    with engine.connect() as conn:
+        opted = dict(conn.execute(select(Message.channel, Message.opt)).all())
+    assert opted == {"whatsapp": None, "sms": "out"}
 
 
 def test_another_workspaces_number_makes_a_customer_of_this_workspace_only(client, engine, tokens, other):

@@ -54,7 +54,7 @@ def valid_body(schema, other_customer: int) -> dict:
         "IntentCorrect": {"intent": "greeting"},
         "TokenCreate": {"role": "agent"},
         "AdminCreate": {"user_id": "U0X1"},
-        "Settings": {"alert_channel": "C0STOLEN"},
+        "SettingsPatch": {"alert_channel": "C0STOLEN", "twilio_auth_token": "stolen-token-123"},
         "EventIn": {
             "identity": "webchat:visitor-1",
             "direction": "inbound",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugin.domain.events import MessageEvent, storable
+from plugin.domain.events import Media, MessageEvent, storable
 
 UNSTORABLE = "\x00" + "".join(map(chr, range(0xD800, 0xE000)))
 # Hypothesis leaves out surrogates by default: mix them (and NUL) into any text.
@@ -36,9 +36,9 @@ def test_a_message_event_holds_only_storable_strings(text, bad):
         f"e{bad}",
         datetime(2026, 5, 4, tzinfo=UTC),
         name=f"Ada{bad}",
-        media=(f"https://x.test/{bad}",),
+        media=(Media(f"https://x.test/{bad}", "image/jpeg"),),
     )
-    for value in (event.identity, event.text, event.provider_id, event.name, *event.media):
+    for value in (event.identity, event.text, event.provider_id, event.name, event.media[0].url):
         assert value == storable(value) and value.endswith("\ufffd")
 
 

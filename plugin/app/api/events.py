@@ -14,6 +14,7 @@ from plugin.app.api.endpoint import Call, route
 from plugin.app.api.schemas import Text
 from plugin.customers.naming import customer_name
 from plugin.domain.clock import utcnow
+from plugin.domain.events import Media as Attachment
 from plugin.domain.events import MessageEvent
 from plugin.domain.identities import ingest_identity, same_person
 from plugin.engine import Recorded, attach_identity, customer_of_identity, receive_once
@@ -48,7 +49,7 @@ class EventIn(Schema):
         fields.Nested(Media),
         load_default=list,
         validate=validate.Length(max=10),
-        metadata={"description": "accepted and checked; not stored yet"},
+        metadata={"description": "attachments, kept with the message and shown wherever it is"},
     )
 
     @validates_schema
@@ -101,6 +102,9 @@ def post_event(call: Call):
         provider_id=data["event_id"] or f"api-{uuid.uuid4()}",
         provider_at=at,
         name=(data["name"] or "").strip() or None,
+        media=tuple(Attachment(item["url"], item["content_type"]) for item in data["media"]),
+        # STOP and START are SMS keywords: a WhatsApp STOP opts out of nothing (SPEC §11).
+        opt_keywords=channel != "whatsapp",
     )
 
     def answer(recorded: list[Recorded]) -> str:
@@ -125,9 +129,10 @@ def post_event(call: Call):
 
 def _join_phone_channels(call: Call, identity: str) -> None:
     """A new WhatsApp number joins the customer who has it as SMS, and the reverse (SPEC §11)."""
-    twin = same_person(identity)
-    if twin is None or customer_of_identity(call.conn, call.owner.workspace_id, identity) is not None:
+    if customer_of_identity(call.conn, call.owner.workspace_id, identity) is not None:
         return
-    owner = customer_of_identity(call.conn, call.owner.workspace_id, twin)
-    if owner is not None:
-        attach_identity(call.conn, call.owner.workspace_id, owner, identity)
+    for twin in same_person(identity):
+        owner = customer_of_identity(call.conn, call.owner.workspace_id, twin)
+        if owner is not None:
+            attach_identity(call.conn, call.owner.workspace_id, owner, identity)
+            return

@@ -1,4 +1,5 @@
-"""Sending a message to a customer over the API, through the sender the SMS adapter registered."""
+"""A customer's messages over the API: read them (with their media), and send one through the sender
+the Twilio adapter registered for its channel (SMS or WhatsApp, SPEC §11)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,62 @@ import hashlib
 import json
 
 from flask import Response, request
+from sqlalchemy import select
 
 from plugin.app import hub
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
 from plugin.customers.queries import customer_row
-from plugin.domain.clock import utcnow
+from plugin.customers.recipients import reply_channel
+from plugin.domain.clock import aware, utcnow
+from plugin.domain.errors import StatushubError
+from plugin.domain.events import media_of
 from plugin.store.idempotency import remember, remembered
+from plugin.store.schema import Message
+
+SHOWN = 200
+
+
+@route(
+    "/customers/<int:customer_id>/messages",
+    "GET",
+    summary="The conversation, oldest first: text, media (url, content type), delivery",
+    response=s.MessageList,
+    tags=("customers",),
+)
+def list_(call: Call, customer_id: int):
+    ws = call.owner.workspace_id
+    customer_row(call.conn, ws, customer_id)
+    rows = call.conn.execute(
+        select(Message)
+        .where(Message.workspace_id == ws, Message.customer_id == customer_id)
+        .order_by(Message.provider_at.desc(), Message.id.desc())
+        .limit(SHOWN)
+    ).all()
+    return {
+        "items": [
+            {
+                "id": r.id,
+                "channel": r.channel,
+                "direction": r.direction,
+                "sender": r.sender,
+                "text": r.text,
+                "media": media_of(r.media),
+                "provider_id": r.provider_id,
+                "provider_at": aware(r.provider_at).isoformat(),
+                "delivery_status": r.delivery_status,
+                "error_code": r.error_code,
+                "intents": list(r.intents or []),
+            }
+            for r in reversed(rows)
+        ]
+    }
 
 
 @route(
     "/customers/<int:customer_id>/messages",
     "POST",
-    summary="Send an SMS to the customer (never to an opted-out one)",
+    summary="Send an SMS or WhatsApp message (never an SMS to an opted-out customer; WhatsApp outside 24 h only as a template)",
     status=201,
     body=s.MessageCreate,
     response=s.MessageSent,
@@ -37,13 +81,20 @@ def send(call: Call, customer_id: int):
         hit = remembered(call.conn, ws, scope, key)
         if hit is not None:
             return Response(hit[1], status=hit[0], mimetype="application/json")
-    sent = hub().outbound("sms")(ws, customer_id, call.body["text"], "agent")
+    body = call.body
+    if not body["text"].strip() and not body.get("content_sid"):
+        raise StatushubError("text is required (or a content_sid template)", field="text")
+    # Where the customer last wrote from, among the channels this hub can send on (SPEC §11).
+    outbound = hub().outbound
+    channel = body.get("channel") or reply_channel(call.conn, ws, customer_id, outbound.channels) or "sms"
+    template = {"content_sid": body["content_sid"]} if body.get("content_sid") else {}
+    sent = outbound(channel)(ws, customer_id, body["text"], "agent", **template)
     body = s.MessageSent().dump(
         {
             "customer_id": customer_id,
             "message_id": sent.message_id,
             "provider_id": sent.provider_id,
-            "channel": "sms",
+            "channel": channel,
         }
     )
     text = json.dumps(body)

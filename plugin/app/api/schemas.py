@@ -169,7 +169,38 @@ class Change(Schema):
 
 
 class MessageCreate(Schema):
-    text = Text(required=True, length=(1, 1600))
+    text = Text(load_default="", length=(0, 1600), metadata={"description": "required unless content_sid"})
+    channel = Text(
+        validate=validate.OneOf(("sms", "whatsapp")),
+        metadata={"description": "default: the channel of the customer's last inbound message (else sms)"},
+    )
+    content_sid = Text(
+        validate=validate.Regexp(r"^HX[0-9a-fA-F]{32}$"),
+        metadata={"description": "an approved Twilio Content template (HX…), sent as ContentSid"},
+    )
+
+
+class MediaItem(Schema):
+    url = fields.String(required=True)
+    content_type = fields.String(allow_none=True, required=True)
+
+
+class MessageShown(Schema):
+    id = fields.Integer(required=True)
+    channel = fields.String(required=True)
+    direction = fields.String(required=True)
+    sender = fields.String(required=True)
+    text = fields.String(required=True)
+    media = fields.List(fields.Nested(MediaItem), required=True)
+    provider_id = fields.String(required=True)
+    provider_at = fields.String(required=True)
+    delivery_status = fields.String(allow_none=True, required=True)
+    error_code = fields.String(allow_none=True, required=True)
+    intents = fields.List(fields.String(), required=True)
+
+
+class MessageList(Schema):
+    items = fields.List(fields.Nested(MessageShown), required=True)
 
 
 class MessageSent(Schema):
@@ -401,6 +432,27 @@ class Settings(Schema):
     sms_auto_reply = Text(allow_none=True, length=(0, 1600))
     nudge_after_minutes = fields.Integer(validate=validate.Range(1, 10080))
     followup_days = fields.Integer(validate=validate.Range(1, 365))
+
+
+class SettingsPatch(Settings):
+    """Settings and channel credentials; secrets are write-only (null clears one)."""
+
+    twilio_account_sid = Text(allow_none=True, length=(0, 64))
+    twilio_auth_token = Text(allow_none=True, length=(0, 128), metadata={"description": "write-only"})
+    webchat_secret = Text(allow_none=True, length=(0, 128), metadata={"description": "write-only"})
+    slack_team = Text(allow_none=True, length=(0, 32))
+    slack_bot_token = Text(allow_none=True, length=(0, 256), metadata={"description": "write-only"})
+
+
+class SettingsShown(Settings):
+    """Settings as shown: identifiers as they are, each secret only as whether it is set."""
+
+    twilio_account_sid = fields.String(allow_none=True, required=True)
+    twilio_auth_token_set = fields.Boolean(required=True)
+    webchat_secret_set = fields.Boolean(required=True)
+    slack_team = fields.String(allow_none=True, required=True)
+    slack_bot_token_set = fields.Boolean(required=True)
+    twilio_senders = fields.List(fields.String(), required=True)
 
 
 # Time rules -------------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ from plugin.app.api.endpoint import Call, route
 from plugin.domain.clock import aware, utcnow
 from plugin.domain.errors import NotFound, StatushubError
 from plugin.store.schema import ApiToken, SlackAdmin, Workspace
+from plugin.workspace.credentials import FIELDS as CREDENTIALS
+from plugin.workspace.credentials import change_credentials, credentials_shown
+from plugin.workspace.twilio_senders import senders
 from plugin.workspace.workspaces import add_admin, create_token, revoke_token
 
 TAGS = ("admin",)
@@ -145,15 +148,16 @@ def _settings(call: Call) -> dict:
     for name in ("time_zone", "business_hours", "sms_auto_reply", "nudge_after_minutes", "followup_days"):
         if name in stored:
             out[name] = stored[name]
-    return out
+    ws = call.owner.workspace_id
+    return out | credentials_shown(call.conn, ws) | {"twilio_senders": senders(call.conn, ws)}
 
 
 @route(
     "/settings",
     "GET",
-    summary="Alert channel, business hours and time zone, SMS auto reply",
+    summary="Alert channel, business hours and time zone, SMS auto reply, channel credentials (secrets only as set)",
     role="admin",
-    response=s.Settings,
+    response=s.SettingsShown,
     tags=TAGS,
 )
 def get_settings(call: Call):
@@ -163,10 +167,10 @@ def get_settings(call: Call):
 @route(
     "/settings",
     "PATCH",
-    summary="Change workspace settings",
+    summary="Change workspace settings and channel credentials (secrets are write-only)",
     role="admin",
-    body=s.Settings,
-    response=s.Settings,
+    body=s.SettingsPatch,
+    response=s.SettingsShown,
     write=True,
     tags=TAGS,
 )
@@ -186,6 +190,7 @@ def patch_settings(call: Call):
                 "business_hours maps mon..sun to HH:MM-HH:MM", field="business_hours", choices=list(DAYS)
             )
     ws = call.owner.workspace_id
+    change_credentials(call.conn, ws, {name: body.pop(name) for name in list(body) if name in CREDENTIALS})
     if "alert_channel" in body:
         call.conn.execute(
             update(Workspace)

@@ -13,6 +13,7 @@ from plugin.customers.activities import INTERACTIONS, log_activity, resolve_inte
 from plugin.customers.queries import customer_row
 from plugin.customers.read_model import current_statuses, linked_warnings
 from plugin.domain.clock import utcnow
+from plugin.domain.events import media_of
 from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
 from plugin.store.db import reading, transaction
@@ -36,12 +37,22 @@ def conversation(conn: Connection, workspace_id: int, customer_id: int) -> list:
             Message.delivery_status,
             Message.id,
             Message.intents,
+            Message.media,
         )
         .where(Message.workspace_id == workspace_id, Message.customer_id == customer_id)
         .order_by(Message.provider_at.desc(), Message.id.desc())
         .limit(MESSAGES)
     ).all()
-    return list(reversed(newest))
+    # Media as `[{"url", "content_type"}]`; a link only where it is one (http or https).
+    return [
+        dict(r._mapping)
+        | {
+            "media": [
+                m | {"link": (m["url"] or "").startswith(("https://", "http://"))} for m in media_of(r.media)
+            ]
+        }
+        for r in reversed(newest)
+    ]
 
 
 def history(conn: Connection, workspace_id: int, customer_id: int) -> Sequence:

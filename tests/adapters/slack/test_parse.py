@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.slack.parse import delivery_key, parse_message
-from plugin.domain.events import MessageEvent
+from plugin.domain.events import Media, MessageEvent
 from tests.adapters.fixtures import fixture
 
 
@@ -40,7 +40,7 @@ def test_a_file_share_keeps_the_files_private_urls():
     body = fixture("slack", "message_file_share")["body"]
     # No `team` on the event: its author is taken to be of the installed team (an agent).
     event = parse_message(body["event"], workspace_id=5, installed_team="T111")
-    assert event.media == ("https://files.slack.com/files-pri/T111-F111/file.png",)
+    assert event.media == (Media("https://files.slack.com/files-pri/T111-F111/file.png", "image/png"),)
     assert (event.text, event.direction, event.identity) == ("Hi there!", "outbound", "slack:T111/C111")
     assert event.provider_id == "ca088267-717f-41a8-9db8-c98ae14ad6a0"
 

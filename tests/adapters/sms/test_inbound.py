@@ -98,7 +98,9 @@ def test_a_signature_over_other_parameters_stores_nothing(client, engine):
 
 
 def test_unknown_to_number_is_refused_and_stores_nothing(client, engine):
-    form = inbound_form("SM1", "hello", To="+15559990000")
+    # On an account no workspace has: with the workspace's own AccountSid the request would be its
+    # (SPEC §11: the account decides when no workspace owns the sender).
+    form = inbound_form("SM1", "hello", To="+15559990000", AccountSid="AC" + "9" * 32)
     answer = post_inbound(client, form)
     assert answer.status_code == 401
     assert answer.json["error"]["code"] == "bad_signature"
@@ -140,7 +142,10 @@ def test_media_parameters_are_recorded(client, engine):
     assert post_inbound(client, form).status_code == 200
     with engine.connect() as conn:
         media = conn.execute(select(Message.media)).scalar_one()
-    assert media == [form["MediaUrl0"], form["MediaUrl1"]]
+    assert media == [
+        {"url": form["MediaUrl0"], "content_type": "image/jpeg"},
+        {"url": form["MediaUrl1"], "content_type": "image/png"},
+    ]
 
 
 def test_media_count_without_its_url_answers_400(client, engine):

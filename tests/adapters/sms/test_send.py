@@ -115,8 +115,12 @@ def test_stop_gets_no_auto_reply(app, engine, workspace):
     with transaction(engine) as conn:
         conn.execute(update(Workspace).values(settings={"sms_auto_reply": "Thanks!"}))
     client = app.test_client()
+    assert b"<Message>Thanks!</Message>" in post_inbound(client, inbound_form("SM0", "hi")).data
     assert b"<Message>" not in post_inbound(client, inbound_form("SM1", "STOP")).data
-    assert b"<Message>Thanks!</Message>" in post_inbound(client, inbound_form("SM2", "hi")).data
+    # Opted out: no auto-reply to anything they write until they opt back in (SPEC §11).
+    assert b"<Message>" not in post_inbound(client, inbound_form("SM2", "hi again")).data
+    assert b"<Message>" not in post_inbound(client, inbound_form("SM3", "START")).data
+    assert b"<Message>Thanks!</Message>" in post_inbound(client, inbound_form("SM4", "hi")).data
 
 
 @responses.activate
@@ -124,13 +128,17 @@ def test_twilio_refusal_stores_nothing(app, engine, workspace):
     post_inbound(app.test_client(), inbound_form("SM1", "hi"))
     responses.post(
         MESSAGES_URL,
-        json={"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400},
+        json={
+            "code": 21211,
+            "message": "The 'To' number +15557654321 is not a valid phone number.",
+            "status": 400,
+        },
         status=400,
     )
     with pytest.raises(SendFailed) as caught:
         send_sms(app, workspace, customer_id(engine), "hello?")
-    assert "unsubscribed" in caught.value.message
-    assert rows(engine, Message) == 1
+    assert "not a valid phone number" in caught.value.message
+    assert rows(engine, Message) == 1 and not opted_out(engine)
 
 
 def test_send_to_a_customer_without_a_phone_is_refused(app, engine, workspace):
