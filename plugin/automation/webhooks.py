@@ -32,10 +32,6 @@ class InvalidWebhook(StatushubError):
     code = "invalid_webhook"
 
 
-class Waiting(Exception):
-    """An earlier change for the same customer and subscription is still pending: order first."""
-
-
 class DeliveryFailed(Exception):
     """Retried. Its text is stored and shown to admins, so it never tells what the connection met."""
 
@@ -110,7 +106,8 @@ def sign(secret: str, body: bytes, t: int | None = None) -> str:
 
 def send_webhook(engine: Engine, job: Job, *, allow_private: bool = False) -> None:
     """POSTs one change, signed afresh, to a public address unless `allow_private`; raises (retried)
-    unless the receiver answers 2xx. Redirects are not followed."""
+    unless the receiver answers 2xx. Redirects are not followed. Order per customer and subscription
+    is the outbox's: an item is not claimed while an earlier one of its lane is pending."""
     payload = job.payload
     with reading(engine) as conn:
         sub = conn.execute(
@@ -120,8 +117,6 @@ def send_webhook(engine: Engine, job: Job, *, allow_private: bool = False) -> No
         ).first()
         if sub is None:
             raise Undeliverable("the webhook subscription was removed")
-        if _earlier_pending(conn, job):
-            raise Waiting("an earlier change for this customer is not delivered yet")
         body = json.dumps(_document(conn, job), ensure_ascii=False, separators=(",", ":")).encode()
     try:
         with public_urls.session(allow_private=allow_private) as http:
@@ -141,21 +136,6 @@ def send_webhook(engine: Engine, job: Job, *, allow_private: bool = False) -> No
         raise DeliveryFailed("connection failed") from None
     if not 200 <= answer.status_code < 300:
         raise DeliveryFailed(f"receiver answered {answer.status_code}")
-
-
-def _earlier_pending(conn: Connection, job: Job) -> bool:
-    """Per customer and subscription, in order of occurrence: an older pending item goes first."""
-    rows = conn.execute(
-        select(OUT.c.payload).where(
-            OUT.c.workspace_id == job.workspace_id,
-            OUT.c.kind == KIND,
-            OUT.c.customer_id == job.customer_id,
-            OUT.c.id < job.id,
-            OUT.c.sent_at.is_(None),
-            OUT.c.dead_at.is_(None),
-        )
-    ).scalars()
-    return any((p or {}).get("subscription") == job.payload.get("subscription") for p in rows)
 
 
 def _document(conn: Connection, job: Job) -> dict:
