@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, Integer, any_, bindparam, func, literal_column, or_, select, update
 
 from plugin.customers.naming import customer_name
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
-from plugin.store.db import is_postgres, reading, transaction
+from plugin.store.bulk import ByDialect, one_of
+from plugin.store.db import reading, transaction
 from plugin.store.schema import OutboxItem, table_of
 from plugin.workspace.accounts import ChannelAccount, slack_account_of
 from plugin.workspace.catalog import load_catalog
@@ -35,7 +36,7 @@ OUT = table_of(OutboxItem)
 log = logging.getLogger("statushub.outbox")
 
 LEASE = timedelta(seconds=60)  # per batch; renewed while a long batch is still being sent
-BATCH = 50  # items per claim
+BATCH = 100  # items per claim: two commits per batch (bench/worker.py)
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -56,6 +57,8 @@ class Job:
     payload: dict
     attempts: int
     created_at: datetime
+    # What the sender's `prefetch` read for this job with the rest of its batch (None: read it yourself).
+    prefetched: object = None
 
 
 class Undeliverable(Exception):
@@ -63,7 +66,9 @@ class Undeliverable(Exception):
 
 
 Sender = Callable[[Engine, Job], None]
-"""Sends one job or raises; the registry maps an outbox `kind` to its sender (filled by the wiring)."""
+"""Sends one job or raises; the registry maps an outbox `kind` to its sender (filled by the wiring).
+A sender may also have `prefetch(engine, jobs) -> {job id: value}`: called once per claimed batch of
+its kind, its values reach each job as `job.prefetched` (one read for the batch, not one per job)."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,9 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)
 
 
-def _claimable(kinds: list[str], now: datetime):
-    """Due, pending items of these kinds whose lane has no earlier pending item."""
+def _claim_statement(dialect: str):
+    """Lease a batch: due, pending items of the kinds, oldest first, whose lane has no earlier pending
+    item; prebuilt once per dialect (the claim runs on the driver's cursor, bench/worker.py)."""
     earlier = OUT.alias("earlier")
     blocked = (
         select(earlier.c.id)
@@ -114,13 +120,55 @@ def _claimable(kinds: list[str], now: datetime):
         )
         .exists()
     )
-    return and_(
-        OUT.c.sent_at.is_(None),
-        OUT.c.dead_at.is_(None),
-        OUT.c.due_at <= now,
-        OUT.c.kind.in_(kinds),
-        or_(OUT.c.lane.is_(None), ~blocked),
+    due = (
+        select(OUT.c.id)
+        .where(
+            OUT.c.sent_at.is_(None),
+            OUT.c.dead_at.is_(None),
+            OUT.c.due_at <= bindparam("now"),
+            one_of(OUT.c.kind, "kinds", dialect),
+            or_(OUT.c.lane.is_(None), ~blocked),
+        )
+        .order_by(OUT.c.due_at, OUT.c.id)
+        .limit(bindparam("n", type_=Integer))
+        .offset(bindparam("skip", type_=Integer))  # SQLite's LIMIT always comes with an OFFSET
     )
+    if dialect == "postgresql":
+        # ARRAY(...) makes PostgreSQL find the batch by primary key, never by a hash of the table.
+        chosen = OUT.c.id == any_(func.array(due.with_for_update(skip_locked=True, of=OUT).scalar_subquery()))
+    else:
+        chosen = OUT.c.id.in_(due.scalar_subquery())
+    return (
+        update(OUT)
+        .where(chosen)
+        .values(due_at=bindparam("until", type_=OUT.c.due_at.type))
+        .returning(
+            OUT.c.id,
+            OUT.c.workspace_id,
+            OUT.c.kind,
+            OUT.c.customer_id,
+            OUT.c.payload,
+            OUT.c.attempts,
+            OUT.c.created_at,
+        )  # fmt: skip
+    )
+
+
+def _sent_statement(dialect: str):
+    """Complete a batch: every sent item, in one statement."""
+    return (
+        update(OUT)
+        .where(one_of(OUT.c.id, "ids", dialect), OUT.c.sent_at.is_(None))
+        .values(
+            sent_at=bindparam("at", type_=OUT.c.sent_at.type),
+            attempts=OUT.c.attempts + literal_column("1"),
+            last_error=literal_column("''"),
+        )
+    )
+
+
+_CLAIM = ByDialect(_claim_statement)
+_SENT = ByDialect(_sent_statement)
 
 
 def claim(
@@ -131,28 +179,11 @@ def claim(
     if not kinds:
         return []
     with transaction(engine) as conn:
-        due = select(OUT.c.id).where(_claimable(kinds, now)).order_by(OUT.c.due_at, OUT.c.id).limit(limit)
-        if is_postgres(conn):
-            due = due.with_for_update(skip_locked=True, of=OUT)
-        rows = conn.execute(
-            update(OUT)
-            .where(OUT.c.id.in_(due.scalar_subquery()))
-            .values(due_at=now + lease)
-            .returning(
-                OUT.c.id,
-                OUT.c.workspace_id,
-                OUT.c.kind,
-                OUT.c.customer_id,
-                OUT.c.payload,
-                OUT.c.attempts,
-                OUT.c.created_at,
-            )  # fmt: skip
-        ).all()
-    rows.sort(key=lambda r: r.id)
-    return [
-        Job(r.id, r.workspace_id, r.kind, r.customer_id, r.payload or {}, r.attempts, aware(r.created_at))
-        for r in rows
-    ]
+        rows = _CLAIM(conn).rows(
+            conn, {"now": now, "kinds": list(kinds), "n": limit, "skip": 0, "until": now + lease}
+        )
+    rows.sort(key=lambda r: r[0])
+    return [Job(r[0], r[1], r[2], r[3], r[4] or {}, r[5], aware(r[6])) for r in rows]
 
 
 @dataclass
@@ -182,11 +213,7 @@ def complete(engine: Engine, outcomes: list[Outcome], now: datetime, counts: Cou
     sent = [o.job.id for o in outcomes if o.error is None]
     with transaction(engine) as conn:
         if sent:
-            conn.execute(
-                update(OUT)
-                .where(OUT.c.id.in_(sent), OUT.c.sent_at.is_(None))
-                .values(sent_at=now, attempts=OUT.c.attempts + 1, last_error="")
-            )
+            _SENT(conn).rows(conn, {"ids": sent, "at": now})
         for o in outcomes:
             if o.error is not None:
                 _count_failure(o, _record_failure(conn, o.job, o.error, now, permanent=o.permanent), counts)
@@ -306,7 +333,7 @@ def _run_batch(
     """Sends one claimed batch in order; past half its lease, records what is done and renews the
     rest, so a slow receiver never lets another worker take items this one still holds."""
     outcomes: list[Outcome] = []
-    pending = deque(jobs)
+    pending = deque(_prefetched(engine, senders, jobs))
     started = time.monotonic()
     while pending:
         if stop():
@@ -318,9 +345,29 @@ def _run_batch(
             moment = now or clock()
             complete(engine, outcomes, moment, counts)
             outcomes, started = [], time.monotonic()
-            pending = deque(renew(engine, list(pending), leased_until, moment, lease))
+            pending = deque(
+                _prefetched(engine, senders, renew(engine, list(pending), leased_until, moment, lease))
+            )
             leased_until = moment + lease
             continue
         job = pending.popleft()
         outcomes.append(send(job, senders[job.kind], engine))
     complete(engine, outcomes, now or clock(), counts)
+
+
+def _prefetched(engine: Engine, senders: Mapping[str, Sender], jobs: list[Job]) -> list[Job]:
+    """The jobs with what their senders' `prefetch` read for them, a read per kind and batch. A failing
+    prefetch is logged and its senders read for themselves."""
+    by_kind: dict[str, list[Job]] = defaultdict(list)
+    for job in jobs:
+        by_kind[job.kind].append(job)
+    found: dict[int, object] = {}
+    for kind, group in by_kind.items():
+        prefetch = getattr(senders[kind], "prefetch", None)
+        if prefetch is None:
+            continue
+        try:
+            found.update(prefetch(engine, group))
+        except Exception:
+            log.exception("outbox prefetch failed", extra={"kind": kind})
+    return [replace(job, prefetched=found[job.id]) if job.id in found else job for job in jobs]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import signal
 import threading
@@ -37,7 +36,7 @@ def worker_command(once: bool, poll: float) -> None:
     from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
 
     allow_private = app.extensions["statushub"].settings.allow_private_urls
-    senders.setdefault(webhooks.KIND, functools.partial(webhooks.send_webhook, allow_private=allow_private))
+    senders.setdefault(webhooks.KIND, webhooks.WebhookSender(allow_private=allow_private))
     from plugin.workspace.intent_model import retrain_due  # a model learns its corrections (SPEC §4)
 
     tasks = [time_rules.evaluate_time_rules, nudges.scan_nudges, retrain_due]

@@ -422,6 +422,14 @@ class OutboxItem(Base):
     lane: Mapped[str | None] = mapped_column(String(160), default=lambda ctx: outbox_lane_of(ctx))
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "dead_at", "due_at"),
+        # The claim reads pending items in (due_at, id) order and stops after a batch.
+        Index(
+            "ix_outbox_due_pending",
+            "due_at",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND dead_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND dead_at IS NULL"),
+        ),
         Index(
             "ix_outbox_lane_pending",
             "workspace_id",

@@ -3,7 +3,8 @@
 Workers now claim outbox items in batches. Order per customer and webhook subscription used to be
 checked by the webhook sender, one query per item; `outbox.lane` names the order an item belongs to,
 and a partial index on the pending items of each lane lets the claim skip an item while an earlier
-one of its lane is pending. Pending rows written before this revision get their lane here.
+one of its lane is pending; a partial index on (due_at, id) of pending items lets a claim stop after
+its batch instead of sorting the whole backlog. Pending rows written before this revision get their lane here.
 
 `statushub prune` deletes old messages; `retention_checkpoints` keeps each pruned customer's folded
 state just after them, so a replay after a late message starts there and ends as a replay of the
@@ -46,6 +47,14 @@ def upgrade() -> None:
         postgresql_where=sa.text(PENDING),
         sqlite_where=sa.text(PENDING),
     )
+    # A claim reads pending items in (due_at, id) order and stops after its batch, whatever the backlog.
+    op.create_index(
+        "ix_outbox_due_pending",
+        "outbox",
+        ["due_at", "id"],
+        postgresql_where=sa.text(PENDING),
+        sqlite_where=sa.text(PENDING),
+    )
     op.create_table(
         "retention_checkpoints",
         sa.Column("workspace_id", Id, nullable=False),
@@ -71,6 +80,7 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_created_at", table_name="deliveries")
     op.drop_index("ix_messages_provider_at", table_name="messages")
     op.drop_table("retention_checkpoints")
+    op.drop_index("ix_outbox_due_pending", table_name="outbox")
     op.drop_index("ix_outbox_lane_pending", table_name="outbox")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("lane")
