@@ -131,14 +131,14 @@ class WebhookSender:
                 }
                 slug = conn.execute(select(Workspace.slug).where(Workspace.id == ws)).scalar()
                 people = list({j.customer_id for j in mine} - {None})
-                names = dict(
+                names: dict[int | None, str] = dict(
                     conn.execute(
                         select(Customer.id, Customer.name).where(
                             Customer.workspace_id == ws, Customer.id.in_(people)
                         )
                     ).all()
                 )
-                identities: dict[int, list[str]] = {}
+                identities: dict[int | None, list[str]] = {}
                 for cid, value in conn.execute(
                     select(Identity.customer_id, Identity.value)
                     .where(Identity.workspace_id == ws, Identity.customer_id.in_(people))
@@ -149,7 +149,7 @@ class WebhookSender:
                     sub = subs.get(j.payload.get("subscription"))
                     if sub is not None:
                         found[j.id] = (
-                            sub.url, sub.secret, slug, names.get(j.customer_id), identities.get(j.customer_id, [])
+                            sub.url, sub.secret, slug, names.get(j.customer_id), identities.get(j.customer_id, []),
                         )  # fmt: skip
         return found
 

@@ -1,9 +1,16 @@
-"""Replaying a customer's whole history in time order when an event arrives late, and auditing the result."""
+"""Replaying a customer's whole history in time order when an event arrives late, and auditing the result.
+
+When retention pruned a customer's old messages (SPEC §8), the replay starts from their checkpoint:
+the state folded from everything before it, kept when those messages were deleted. A fold is a left
+fold in time order, so starting there and folding what came after ends where a replay of the whole
+history would have.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, func, select
 
@@ -11,9 +18,85 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import CommandIn, Entry, MessageIn, State, initial_state
 from plugin.domain.optout import opt_change
-from plugin.store.schema import Message, StatusChange, StatusCommand, table_of
+from plugin.store.schema import Message, RetentionCheckpoint, StatusChange, StatusCommand, table_of
 
 M, SC, CMD = table_of(Message), table_of(StatusChange), table_of(StatusCommand)
+CP = table_of(RetentionCheckpoint)
+
+
+class Checkpoint(NamedTuple):
+    """Every message and command of the customer before `upto` folded into `state`."""
+
+    upto: datetime
+    state: State
+    pruned: int
+
+
+def encode_state(state: State) -> dict:
+    def iso(value: datetime | None) -> str | None:
+        return aware(value).isoformat() if value is not None else None
+
+    return {
+        "statuses": {track: [key, iso(entered)] for track, (key, entered) in state.statuses.items()},
+        "opted_out": state.opted_out,
+        "last_inbound_at": iso(state.last_inbound_at),
+        "last_outbound_at": iso(state.last_outbound_at),
+        "waiting_since": iso(state.waiting_since),
+    }
+
+
+def decode_state(document: dict) -> State:
+    def time(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return State(
+        {track: (key, time(entered)) for track, (key, entered) in document["statuses"].items()},
+        bool(document.get("opted_out")),
+        time(document.get("last_inbound_at")),
+        time(document.get("last_outbound_at")),
+        time(document.get("waiting_since")),
+    )
+
+
+def load_checkpoints(
+    conn: Connection, workspace_id: int, customer_ids: Sequence[int]
+) -> dict[int, Checkpoint]:
+    if not customer_ids:
+        return {}
+    rows = conn.execute(
+        select(CP.c.customer_id, CP.c.upto, CP.c.state, CP.c.pruned).where(
+            CP.c.workspace_id == workspace_id, CP.c.customer_id.in_(list(customer_ids))
+        )
+    )
+    return {r.customer_id: Checkpoint(aware(r.upto), decode_state(r.state), r.pruned) for r in rows}
+
+
+MESSAGE_COLUMNS = (
+    M.c.customer_id,
+    M.c.id,
+    M.c.provider_at,
+    M.c.channel,
+    M.c.provider_id,
+    M.c.direction,
+    M.c.sender,
+    M.c.text,
+    M.c.opt,
+)
+
+
+def message_in(r) -> MessageIn:
+    """A stored message row (`MESSAGE_COLUMNS`) as the fold takes it."""
+    return MessageIn(
+        aware(r.provider_at),
+        f"{r.channel}:{r.provider_id}",
+        r.id,
+        r.channel,
+        r.direction,
+        r.sender,
+        r.text,
+        # The stored flag (the provider's or the keyword's); rows stored before it existed: the body.
+        r.opt or (opt_change(r.text) if r.direction == "inbound" else None),
+    )
 
 
 def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
@@ -22,42 +105,27 @@ def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
 
 
 def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[int]) -> dict[int, list]:
-    """Every message and command of each customer (unordered: the fold sorts), in two statements."""
+    """Every message and command of each customer since their retention checkpoint, if any (unordered:
+    the fold sorts)."""
     histories: dict[int, list] = {cid: [] for cid in customer_ids}
     if not customer_ids:
         return histories
     ids = list(customer_ids)
     messages = conn.execute(
-        select(
-            M.c.customer_id,
-            M.c.id,
-            M.c.provider_at,
-            M.c.channel,
-            M.c.provider_id,
-            M.c.direction,
-            M.c.sender,
-            M.c.text,
-            M.c.opt,
-        ).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
+        select(*MESSAGE_COLUMNS).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
     )
     for r in messages:
-        histories[r.customer_id].append(
-            MessageIn(
-                aware(r.provider_at),
-                f"{r.channel}:{r.provider_id}",
-                r.id,
-                r.channel,
-                r.direction,
-                r.sender,
-                r.text,
-                # The stored flag (the provider's or the keyword's); rows stored before it existed: the body.
-                r.opt or (opt_change(r.text) if r.direction == "inbound" else None),
-            )
-        )
+        histories[r.customer_id].append(message_in(r))
+    # Commands before a customer's checkpoint are folded into it; its messages are gone (a message
+    # stored since with an older time is not, and is folded after the checkpoint).
+    upto = {cid: cp.upto for cid, cp in load_checkpoints(conn, workspace_id, ids).items()}
     commands = conn.execute(select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id.in_(ids)))
     for r in commands:
+        at = aware(r.at)
+        if r.customer_id in upto and at < upto[r.customer_id]:
+            continue
         histories[r.customer_id].append(
-            CommandIn(aware(r.at), r.id, r.kind, r.track, r.status, r.source, r.actor, r.note)
+            CommandIn(at, r.id, r.kind, r.track, r.status, r.source, r.actor, r.note)
         )
     return histories
 
@@ -70,9 +138,11 @@ def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current
 
 
 def starting_states(conn: Connection, catalog: Catalog, currents: Mapping[int, State]) -> dict[int, State]:
-    """`starting_state` of many customers in one statement."""
+    """`starting_state` of many customers in one statement; a customer retention pruned starts from
+    their checkpoint."""
     ws = catalog.workspace_id
-    ids = list(currents)
+    checkpoints = load_checkpoints(conn, ws, list(currents))
+    ids = [cid for cid in currents if cid not in checkpoints]
     first_ids = (
         select(func.min(SC.c.id))
         .where(SC.c.workspace_id == ws, SC.c.customer_id.in_(ids))
@@ -86,8 +156,10 @@ def starting_states(conn: Connection, catalog: Catalog, currents: Mapping[int, S
     )
     for r in rows:
         started[r.customer_id][r.track] = r.from_status
-    states = {}
+    states = {cid: cp.state for cid, cp in checkpoints.items()}
     for cid, current in currents.items():
+        if cid in checkpoints:
+            continue
         state = initial_state(catalog)
         for track, (key, _) in current.statuses.items():
             state.statuses[track] = (started[cid].get(track) or key, None)

@@ -66,6 +66,8 @@ class Workspace(Base):
     # act on a stale list: it re-reads when the version it holds is not the stored one.
     catalog_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTC)
+    # When a worker last started the daily retention prune (STATUSHUB_RETENTION_DAYS, SPEC §8).
+    pruned_at: Mapped[datetime | None] = mapped_column(UTC)
     __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
 
 

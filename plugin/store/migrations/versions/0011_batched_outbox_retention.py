@@ -8,7 +8,8 @@ its batch instead of sorting the whole backlog. Pending rows written before this
 
 `statushub prune` deletes old messages; `retention_checkpoints` keeps each pruned customer's folded
 state just after them, so a replay after a late message starts there and ends as a replay of the
-whole history would have.
+whole history would have. `workspaces.pruned_at` lets one worker a day claim a workspace's
+prune when STATUSHUB_RETENTION_DAYS is set.
 
 Revision ID: 0011
 Revises: 0007 (re-pointed by the lead when branches meet)
@@ -71,12 +72,16 @@ def upgrade() -> None:
             name="fk_retention_checkpoints_workspace_id_customer_id",
         ),
     )
+    with op.batch_alter_table("workspaces", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("pruned_at", UTC, nullable=True))
     # Retention finds old messages by provider time without reading every customer's.
     op.create_index("ix_messages_provider_at", "messages", ["workspace_id", "provider_at"])
     op.create_index("ix_deliveries_created_at", "deliveries", ["workspace_id", "created_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workspaces", schema=None) as batch_op:
+        batch_op.drop_column("pruned_at")
     op.drop_index("ix_deliveries_created_at", table_name="deliveries")
     op.drop_index("ix_messages_provider_at", table_name="messages")
     op.drop_table("retention_checkpoints")
