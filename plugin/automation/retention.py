@@ -1,9 +1,10 @@
 """`statushub prune` and the worker's daily prune: messages older than the retention period go, in
 short batches, with their idempotency records; audit entries and statuses stay (SPEC §8).
 
-Each batch is its own transaction (plugin.engine.prune_batch: at most BUDGET messages of up to 50
-customers, checkpointed first), so the messages table is never locked for more than a moment and
-webhooks keep flowing (bench/retention.py). Idempotency records (`deliveries`) and outbox items sent
+Each batch (at most BUDGET messages of up to 50 customers) is folded into checkpoints outside any
+lock, then written in one short transaction (plugin.engine.plan_batch, apply_batch), so no customer
+and no part of the messages table is locked for more than a moment and webhooks keep flowing
+(bench/retention.py). Idempotency records (`deliveries`) and outbox items sent
 before the cutoff go the same way, a batch at a time. Dead letters stay until an admin acts on them.
 """
 
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, func, or_, select, tuple_, update
 
 from plugin.domain.clock import utcnow
-from plugin.engine import count_prunable, prune_batch
+from plugin.engine import apply_batch, count_prunable, plan_batch
 from plugin.store.db import reading, transaction
 from plugin.store.schema import Delivery, OutboxItem, Workspace, table_of
 from plugin.workspace.catalog import load_catalog
@@ -85,15 +86,16 @@ def prune(
 def _prune_messages(engine: Engine, ws: int, cutoff: datetime, now: datetime, budget: int) -> int:
     pruned, after = 0, 0
     while True:
-        with transaction(engine) as conn:
+        with reading(engine) as conn:
             catalog = load_catalog(conn, ws)
-            batch = prune_batch(
-                conn, catalog, classifier_for(conn, catalog), cutoff, now, after=after, budget=budget
+            plan = plan_batch(
+                conn, catalog, classifier_for(conn, catalog), cutoff, after=after, budget=budget
             )
-        pruned += batch.messages
-        if batch.after is None:
+        if plan.after is None:
             return pruned
-        after = batch.after
+        with transaction(engine) as conn:
+            pruned += apply_batch(conn, catalog, plan, now)
+        after = plan.after
 
 
 def _old_deliveries(ws: int, cutoff: datetime):

@@ -12,7 +12,7 @@ from plugin.engine.new_customers import (
     ensure_customers,
 )
 from plugin.engine.replay import load_histories, load_history, starting_state, starting_states
-from plugin.engine.retention import PrunedBatch, count_prunable, prune_batch
+from plugin.engine.retention import Plan, apply_batch, count_prunable, plan_batch
 from plugin.engine.webhook_queue import KIND as WEBHOOK_KIND
 from plugin.engine.write_path import (
     Recorded,
@@ -24,9 +24,10 @@ from plugin.engine.write_path import (
 
 __all__ = [
     "WEBHOOK_KIND",
-    "PrunedBatch",
+    "Plan",
+    "apply_batch",
     "count_prunable",
-    "prune_batch",
+    "plan_batch",
     "Recorded",
     "assign_status",
     "attach_identity",

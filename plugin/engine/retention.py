@@ -5,9 +5,10 @@ and command before `upto`, exactly as a replay folds them (the same fold, the sa
 audit log, statuses and commands are never touched, so the customer keeps their statuses and history
 of changes, and a later replay starts from the checkpoint instead of the deleted messages.
 
-A batch is one short transaction: it locks its customers as the write path does (a message arriving
-for one of them waits, then folds onto the pruned history), folds, writes the checkpoints and deletes
-at most `budget` messages.
+A batch reads and folds at most `budget` messages without taking any lock (`plan_batch`), then
+writes in one short transaction (`apply_batch`): it locks its customers as the write path does, checks
+that nothing it folded changed meanwhile, writes the checkpoints and deletes the messages. A webhook
+for one of those customers waits milliseconds, never the fold (bench/retention.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
-from plugin.domain.fold import Classifier, CommandIn, fold
+from plugin.domain.fold import Classifier, CommandIn, State, fold
 from plugin.engine.customer_state import load_states
 from plugin.engine.replay import (
     CP,
@@ -36,24 +37,28 @@ M, CMD = table_of(Message), table_of(StatusCommand)
 TICK = timedelta(microseconds=1)
 
 
-class PrunedBatch(NamedTuple):
-    messages: int
-    after: int | None  # the customer id to continue after; None: nothing older is left
+class Plan(NamedTuple):
+    """A batch folded outside any lock: per customer, the old messages it deletes, the checkpoint it
+    writes (upto, state) and the checkpoint it read (its upto and pruned count, or None)."""
+
+    messages: dict[int, list[int]]
+    checkpoints: dict[int, tuple[datetime, State]]
+    read: dict[int, tuple[datetime, int] | None]
+    after: int | None
 
 
-def prune_batch(
+def plan_batch(
     conn: Connection,
     catalog: Catalog,
     classify: Classifier,
     cutoff: datetime,
-    now: datetime,
     *,
     after: int = 0,
     customers: int = 50,
     budget: int = 1000,
-) -> PrunedBatch:
-    """Deletes the messages older than `cutoff` of up to `customers` customers (ids above `after`), at
-    most `budget` messages, checkpointing each customer first."""
+) -> Plan:
+    """Reads and folds the messages older than `cutoff` of up to `customers` customers (ids above
+    `after`), at most `budget` messages, taking no lock: the fold is the slow part."""
     ws = catalog.workspace_id
     ids = list(
         conn.execute(
@@ -65,8 +70,7 @@ def prune_batch(
         ).scalars()
     )
     if not ids:
-        return PrunedBatch(0, None)
-    currents = load_states(conn, catalog, ids, lock=True)
+        return Plan({}, {}, {}, None)
     rows = conn.execute(
         select(*MESSAGE_COLUMNS)
         .where(M.c.workspace_id == ws, M.c.customer_id.in_(ids), M.c.provider_at < cutoff)
@@ -92,28 +96,80 @@ def prune_batch(
     by_customer: dict[int, list] = defaultdict(list)
     for r in rows:
         by_customer[r.customer_id].append(message_in(r))
+    currents = load_states(conn, catalog, ids, lock=False)
     checkpoints = load_checkpoints(conn, ws, ids)
     starts = starting_states(conn, catalog, {cid: currents[cid] for cid in ids if cid in currents})
     commands = _commands(conn, ws, ids, checkpoints, upto)
+    plan = Plan({}, {}, {}, next_after)
     for cid in ids:
         if cid not in currents or not by_customer[cid]:
             continue
         state = fold(starts[cid], by_customer[cid] + commands[cid], catalog, classify, replay=True).state
-        values = {"upto": upto[cid], "state": encode_state(state), "updated_at": now}
-        if cid in checkpoints:
-            pruned = checkpoints[cid].pruned + len(by_customer[cid])
-            conn.execute(
-                update(CP)
-                .where(CP.c.workspace_id == ws, CP.c.customer_id == cid)
-                .values(pruned=pruned, **values)
-            )
-        else:
-            conn.execute(
-                insert(CP).values(workspace_id=ws, customer_id=cid, pruned=len(by_customer[cid]), **values)
-            )
-    gone = [r.id for r in rows]
-    conn.execute(delete(M).where(M.c.workspace_id == ws, M.c.id.in_(gone)))
-    return PrunedBatch(len(gone), next_after)
+        plan.messages[cid] = [m.message_id for m in by_customer[cid]]
+        plan.checkpoints[cid] = (upto[cid], state)
+        cp = checkpoints.get(cid)
+        plan.read[cid] = (cp.upto, cp.pruned) if cp else None
+    return plan
+
+
+def apply_batch(conn: Connection, catalog: Catalog, plan: Plan, now: datetime) -> int:
+    """Writes a planned batch in a short transaction: locks its customers as the write path does,
+    keeps only those whose old messages and checkpoint are still what the plan read (a late message
+    older than the cutoff, or another prune, leaves a customer to the next run), writes their
+    checkpoints and deletes their messages. Returns how many messages it deleted."""
+    ws = catalog.workspace_id
+    ids = sorted(plan.messages)
+    if not ids:
+        return 0
+    load_states(conn, catalog, ids, lock=True)
+    still: dict[int, set[int]] = defaultdict(set)
+    for cid, mid, at in conn.execute(
+        select(M.c.customer_id, M.c.id, M.c.provider_at).where(
+            M.c.workspace_id == ws,
+            M.c.customer_id.in_(ids),
+            M.c.provider_at < max(u for u, _ in plan.checkpoints.values()),
+        )
+    ):
+        if aware(at) < plan.checkpoints[cid][0]:
+            still[cid].add(mid)
+    read = {cid: (cp.upto, cp.pruned) for cid, cp in load_checkpoints(conn, ws, ids).items()}
+    kept = [cid for cid in ids if still[cid] == set(plan.messages[cid]) and read.get(cid) == plan.read[cid]]
+    fresh: list[dict] = []
+    known: list[dict] = []
+    for cid in kept:
+        upto, state = plan.checkpoints[cid]
+        before = plan.read[cid]
+        row = {"w": ws, "c": cid, "upto": upto, "state": encode_state(state), "updated_at": now,
+               "pruned": (before[1] if before else 0) + len(plan.messages[cid])}  # fmt: skip
+        (known if before else fresh).append(row)
+    if fresh:
+        conn.execute(
+            insert(CP).values(
+                workspace_id=bindparam("w"),
+                customer_id=bindparam("c"),
+                upto=bindparam("upto"),
+                state=bindparam("state"),
+                updated_at=bindparam("updated_at"),
+                pruned=bindparam("pruned"),
+            ),  # fmt: skip
+            fresh,
+        )
+    if known:
+        conn.execute(
+            update(CP)
+            .where(CP.c.workspace_id == bindparam("w"), CP.c.customer_id == bindparam("c"))
+            .values(
+                upto=bindparam("upto"),
+                state=bindparam("state"),
+                updated_at=bindparam("updated_at"),
+                pruned=bindparam("pruned"),
+            ),  # fmt: skip
+            known,
+        )
+    gone = [mid for cid in kept for mid in plan.messages[cid]]
+    if gone:
+        conn.execute(delete(M).where(M.c.workspace_id == ws, M.c.id.in_(gone)))
+    return len(gone)
 
 
 def _messages_at(conn: Connection, ws: int, customer_id: int, at: datetime) -> list:

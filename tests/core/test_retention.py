@@ -196,3 +196,22 @@ def test_a_bad_retention_setting_is_refused_at_start(value):
 def test_a_retention_setting_in_days_is_read():
     assert Settings.from_env({"STATUSHUB_RETENTION_DAYS": "400"}).retention_days == 400
     assert Settings.from_env({}).retention_days is None
+
+
+def test_a_message_older_than_the_cutoff_arriving_during_a_batch_leaves_its_customer_to_the_next(
+    engine, workspace
+):
+    from plugin.engine import apply_batch, plan_batch
+
+    deliver(engine, workspace, "can I pay by bank transfer?", days_ago(500))
+    deliver(engine, workspace, "hi there", days_ago(500), who=BOB)
+    with reading(engine) as conn:
+        catalog = load_catalog(conn, workspace)
+        plan = plan_batch(conn, catalog, classifier_for(conn, catalog), days_ago(400))
+    deliver(engine, workspace, "not interested anymore", days_ago(450))  # Ann's, folded by no plan
+    with transaction(engine) as conn:
+        assert apply_batch(conn, catalog, plan, NOW) == 1  # Bob's only
+    assert count(engine, Message) == 2
+    before = statuses(engine, workspace)
+    assert prune(engine, timedelta(days=400), now=NOW)[0].messages == 2
+    assert statuses(engine, workspace) == before and count(engine, Message) == 0
