@@ -3,7 +3,8 @@
 When retention pruned a customer's old messages (SPEC §8), the replay starts from their checkpoint:
 the state folded from everything before it, kept when those messages were deleted. A fold is a left
 fold in time order, so starting there and folding what came after ends where a replay of the whole
-history would have.
+history would have. The time before a checkpoint is settled: a message older than it, arriving late,
+is stored but folds into nothing (what it would have changed was decided by messages now deleted).
 """
 
 from __future__ import annotations
@@ -114,11 +115,13 @@ def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[i
     messages = conn.execute(
         select(*MESSAGE_COLUMNS).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
     )
-    for r in messages:
-        histories[r.customer_id].append(message_in(r))
-    # Commands before a customer's checkpoint are folded into it; its messages are gone (a message
-    # stored since with an older time is not, and is folded after the checkpoint).
+    # Events before a customer's checkpoint are folded into it (its messages are gone; one stored
+    # since with an older time belongs to that settled past and folds into nothing).
     upto = {cid: cp.upto for cid, cp in load_checkpoints(conn, workspace_id, ids).items()}
+    for r in messages:
+        m = message_in(r)
+        if r.customer_id not in upto or m.at >= upto[r.customer_id]:
+            histories[r.customer_id].append(m)
     commands = conn.execute(select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id.in_(ids)))
     for r in commands:
         at = aware(r.at)
@@ -128,6 +131,17 @@ def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[i
             CommandIn(at, r.id, r.kind, r.track, r.status, r.source, r.actor, r.note)
         )
     return histories
+
+
+def replay_start(
+    conn: Connection, catalog: Catalog, customer_id: int, current: State
+) -> tuple[State, datetime | None]:
+    """Where a replay starts, and the time before which retention settled the customer's history
+    (their checkpoint's; None when nothing was pruned)."""
+    checkpoint = load_checkpoints(conn, catalog.workspace_id, [customer_id]).get(customer_id)
+    if checkpoint is not None:
+        return checkpoint.state, checkpoint.upto
+    return starting_state(conn, catalog, customer_id, current), None
 
 
 def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current: State) -> State:

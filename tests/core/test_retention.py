@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from plugin.app.settings import Settings
@@ -215,3 +217,72 @@ def test_a_message_older_than_the_cutoff_arriving_during_a_batch_leaves_its_cust
     before = statuses(engine, workspace)
     assert prune(engine, timedelta(days=400), now=NOW)[0].messages == 2
     assert statuses(engine, workspace) == before and count(engine, Message) == 0
+
+
+PROPERTY_TEXTS = ["hello", "what are your payment options", "how much is it", "not interested",
+                  "I want to buy it", "ok thanks", "STOP", "START"]  # fmt: skip
+_property_slugs = iter(range(10**6))
+
+
+@given(
+    history=st.lists(
+        st.tuples(
+            st.integers(0, 900), st.sampled_from(PROPERTY_TEXTS), st.sampled_from(["inbound", "outbound"])
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    manual_at=st.one_of(st.none(), st.integers(0, 900)),
+    manual_to=st.sampled_from(["cold_lead", "hot_lead", "passed"]),
+    cutoff=st.integers(1, 900),
+    late_at=st.integers(0, 900),
+    late_text=st.sampled_from(PROPERTY_TEXTS),
+    budget=st.sampled_from([1, 2, 1000]),
+)
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_history_pruned_at_any_time_replays_a_late_kept_message_as_if_nothing_was_pruned(
+    engine, history, manual_at, manual_to, cutoff, late_at, late_text, budget
+):
+    """Random messages (and maybe a manual change) over 900 days, pruned at a random day, then a late
+    message at a random earlier day: the statuses equal those of the same late message on the unpruned
+    history (computed first, in a transaction rolled back), unless it is older than what was pruned."""
+    with transaction(engine) as conn:
+        ws = create_workspace(conn, f"prune-{next(_property_slugs)}", now=NOW)
+    for n, (day, text_, direction) in enumerate(sorted(history)):
+        deliver(engine, ws, text_, days_ago(1000 - day), direction=direction, pid=f"SM-{n}")
+        if manual_at is not None and n == 0:
+            from plugin.engine import customer_of_identity
+
+            with transaction(engine) as conn:
+                catalog = load_catalog(conn, ws)
+                cid = customer_of_identity(conn, ws, ANN)
+                assign_status(conn, catalog, cid, catalog.status("stage", manual_to), actor="cli:ann",
+                              classify=classifier_for(conn, catalog), now=days_ago(1000 - manual_at))  # fmt: skip
+    newest = max(day for day, _, _ in history)
+    late = event(ws, late_text, days_ago(1000 - min(late_at, newest)), pid="SM-late")
+    with engine.connect() as conn, conn.begin() as tx:
+        receive(conn, ws, [late], now=NOW)
+        expected = _statuses_in(conn, ws)
+        tx.rollback()
+    prune(engine, timedelta(days=1000 - cutoff), workspace_ids=[ws], now=NOW, budget=budget)
+    with reading(engine) as conn:
+        pruned = _statuses_in(conn, ws)
+    with transaction(engine) as conn:
+        receive(conn, ws, [late], now=NOW)
+        after = _statuses_in(conn, ws)
+    settled = any(day < cutoff for day, _, _ in history) and min(late_at, newest) < cutoff
+    # A late message within the kept history replays as if nothing was pruned; one from the pruned
+    # past (older than the customer's checkpoint) is stored and changes nothing.
+    assert after == (pruned if settled else expected)
+
+
+def _statuses_in(conn, ws: int) -> dict[str, str]:
+    from plugin.engine import customer_of_identity, load_states
+
+    catalog = load_catalog(conn, ws)
+    cid = customer_of_identity(conn, ws, ANN)
+    return load_states(conn, catalog, [cid], lock=False)[cid].keys()
