@@ -122,6 +122,8 @@ def decide(
         template=template,
         overrides=overrides,
         threshold=model.threshold if threshold is None else threshold,
+        channel=channel,
+        current=current,
     )
 
 
@@ -146,7 +148,7 @@ def decide_many(
     predictions = dict(zip(pending, scorer.predict_many([texts[i] for i in pending]), strict=True))
     limit = model.threshold if threshold is None else threshold
     return [
-        combine(found, predictions[i], matcher, threshold=limit, **context)
+        combine(found, predictions[i], matcher, threshold=limit, channel=channel, current=current, **context)
         if i in predictions
         else _from_rules(found)
         for i, found in enumerate(ruled)
@@ -161,12 +163,20 @@ def combine(
     threshold: float,
     template: str | None = None,
     overrides: Overrides | None = None,
+    channel: str | None = None,
+    current: Mapping[str, str] | None = None,
 ) -> Decision:
-    """Join the rules' match and the model's prediction for a message the rules left without a stage."""
+    """Join the rules' match and the model's prediction for a message the rules left without a stage.
+
+    The model's intent obeys the intent's conditions as a rule's does: an intent the packs allow only
+    on another channel or from other current statuses adds nothing.
+    """
     intent, confidence = prediction
     # `none`, an intent the rules found already, or one these packs do not define (a model trained
     # with other packs) adds nothing.
     if intent == NONE or intent in ruled.intents or not matcher.knows(intent):
+        return _from_rules(ruled)
+    if not matcher.allows(intent, channel=channel, current=current):
         return _from_rules(ruled)
     intents = (intent, *ruled.intents)
     if confidence >= threshold:

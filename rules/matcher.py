@@ -109,6 +109,14 @@ class Matcher:
         """True when `name` is an intent of the packs."""
         return name in self._index
 
+    def allows(
+        self, name: str, *, channel: str | None = None, current: Mapping[str, str] | None = None
+    ) -> bool:
+        """True when intent `name`'s conditions (channel, current status) hold: what `match` checks for
+        the rules' intents, for an intent found another way (the model's)."""
+        index = self._index[name]
+        return not self._conditional[index] or self.intents[index].conditions.met(channel, current)
+
     def assignment(
         self, name: str, *, template: str | None = None, overrides: Overrides | None = None
     ) -> dict[str, str]:

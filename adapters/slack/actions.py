@@ -2,7 +2,7 @@
 
 Every choice is a manual change by the Slack user who made it. A block action delivered twice makes
 one change: the first delivery remembers its key (user + action_ts + action_id) in the same
-transaction as the change. The card is then replaced through the response_url.
+transaction as the change. The card is then replaced through the response_url, after the answer.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from slack_bolt import App
 
 from adapters.slack import blocks, webapi
 from adapters.slack.turn import Turn, answer, fallback_text
-from plugin.app import hub
 from plugin.customers import cards
 from plugin.customers.activities import log_activity
 from plugin.domain.errors import StatushubError, UnknownCustomer, UnknownStatus
@@ -149,15 +148,22 @@ def _replace(response_url: str | None, found: list[dict] | None) -> None:
         log.warning("could not refresh the card", extra={"error": str(exc)})
 
 
-def register(bolt: App) -> None:
-    @bolt.action(re.compile(r"^(set_stage|log_outcome:.+)$"))
-    def choose(ack, body, action, context):
-        ack()
-        user = body.get("user", {}).get("id", "")
-        found = answer(context.team_id, user, lambda t: apply_choice(t, action, dedupe_key(body, action)))
-        _replace(body.get("response_url"), found)
+def register(bolt: App, api_url: str) -> None:
+    """Each listener acknowledges after its change commits and hands what to show to a lazy
+    listener, which calls Slack after the answer (after_ack.py)."""
 
-    @bolt.action("set_attention")
+    def choose(ack, body, action, context):
+        user = body.get("user", {}).get("id", "")
+        context["card"] = answer(
+            context.team_id, user, lambda t: apply_choice(t, action, dedupe_key(body, action))
+        )
+        ack()
+
+    def refresh_card(body, context):
+        _replace(body.get("response_url"), context.get("card"))
+
+    bolt.action(re.compile(r"^(set_stage|log_outcome:.+)$"))(ack=choose, lazy=[refresh_card])
+
     def choose_attention(ack, body, action, context):
         """Attention needs a note (SPEC §3): ask for it in a modal, apply on submission."""
         ack()
@@ -175,16 +181,27 @@ def register(bolt: App) -> None:
 
         hint = answer(context.team_id, user, lookup)
         if status is None:
-            _replace(body.get("response_url"), hint)
+            context["card"] = hint
             return
         meta = json.dumps({"customer": customer_id, "status": key})
-        view = blocks.attention_modal(customer_id, status, meta)
-        webapi.call(
-            hub().settings.slack_api_url,
-            context.bot_token or "",
-            "views.open",
-            {"trigger_id": body.get("trigger_id", ""), "view": view},
-        )
+        context["modal"] = blocks.attention_modal(customer_id, status, meta)
+
+    def open_modal(body, context):
+        if context.get("card"):
+            _replace(body.get("response_url"), context["card"])
+        if not context.get("modal"):
+            return
+        try:
+            webapi.call(
+                api_url,
+                context.bot_token or "",
+                "views.open",
+                {"trigger_id": body.get("trigger_id", ""), "view": context["modal"]},
+            )
+        except webapi.SlackCallFailed as exc:
+            log.warning("could not open the attention form", extra={"error": str(exc)})
+
+    bolt.action("set_attention")(ack=choose_attention, lazy=[open_modal])
 
     @bolt.view("attention_note")
     def submit_attention(ack, body, view, context):

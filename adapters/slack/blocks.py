@@ -6,6 +6,7 @@ saying `<!channel>` pings nobody (https://api.slack.com/reference/surfaces/forma
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from plugin.customers.cards import Card, Lead
@@ -222,16 +223,67 @@ def attention_modal(customer_id: int, status: StatusInfo, private_metadata: str)
     }
 
 
+_SLACK_ACTOR = re.compile(r"\Aslack:[A-Z0-9]+/([UW][A-Z0-9]{2,20})\Z")
+QUOTE_SIZE = 500  # characters of the triggering message an alert quotes
+
+
+def actor_text(actor: str) -> str:
+    """Who made a change, for an alert: a Slack user as a mention (their name, in Slack), otherwise
+    the API token's name, the console's token, the command line's user, or "automatically"."""
+    found = _SLACK_ACTOR.match(actor or "")
+    if found:
+        return f"<@{found.group(1)}>"
+    kind, _, name = (actor or "").partition(":")
+    if actor in ("", "system"):
+        return "automatically"
+    if kind == "console" and name:
+        return f"{escape(name)} (console)"
+    if kind == "cli" and name:
+        return f"{escape(name)} (command line)"
+    if kind == "slack":
+        return f"a Slack user ({escape(name)})"
+    return f"API token *{escape(actor)}*"
+
+
+def source_text(source: str) -> str:
+    """Why the change happened, in words: `rule:ask_price` → "intent ask_price (rules)"."""
+    kind, _, name = (source or "").partition(":")
+    words = {
+        "rule": f"intent {name} (rules)",
+        "model": f"intent {name} (learned model)",
+        "time": f"time rule {name}",
+        "activity": "logged outcome",
+        "reply": "reply",
+        "import": "import",
+    }
+    return escape(words.get(kind, "" if kind == "manual" else source or ""))
+
+
 def alert_message(
-    name: str, customer_id: int, payload: dict, to: StatusInfo | None
+    name: str, customer_id: int, payload: dict, catalog: Catalog, message_text: str | None = None
 ) -> tuple[str, list[dict]]:
-    """The alert channel's post for a customer entering an alerting status."""
-    badge = to.badge if to else payload.get("to", "")
+    """The alert channel's post for a customer entering an alerting status: the status's label and
+    emoji, who moved them (a mention for a Slack user) and why, the note, and the message that
+    triggered it, quoted and clipped (Block Kit: 3,000 characters a text, 50 blocks)."""
+    track_key = str(payload.get("track") or "")
+    to_key, from_key = str(payload.get("to") or ""), payload.get("from")
+    to = catalog.status(track_key, to_key)
+    was = catalog.status(track_key, from_key) if from_key else None
+    track = catalog.tracks.get(track_key)
+    badge = to.badge if to else to_key
     text = f"{badge}: {name} (#{customer_id})"
-    lines = [f"*{escape(badge)}*: *{escape(name)}* (#{customer_id})"]
-    who = f"{payload.get('track', '')} {payload.get('from') or '—'} → {payload.get('to', '')}"
-    detail = f"{who} by {payload.get('actor', 'system')} ({payload.get('source', '')})"
+    change = f"{escape(track.label if track else track_key)}: {escape(was.badge if was else from_key or '—')} → *{escape(badge)}*"
+    actor = str(payload.get("actor") or "")
+    why = source_text(str(payload.get("source") or ""))
+    who = actor_text(actor)
+    if who == "automatically":
+        change += f" · automatically{': ' + why if why else ''}"
+    else:
+        change += f" · by {who}{' (' + why + ')' if why else ''}"
+    found = [_section(f"*{escape(badge)}*: *{escape(name)}* (#{customer_id})"), _context(change)]
     if payload.get("note"):
-        detail += f": {payload['note']}"
-    blocks = [_section(lines[0]), _context(escape(detail))]
-    return escape(text), blocks
+        found.append(_context("📝 " + escape(_clip(str(payload["note"]), QUOTE_SIZE))))
+    if message_text is not None and message_text.strip():
+        quoted = escape(_clip(message_text, QUOTE_SIZE))
+        found.append(_section(f"> {quoted}"))
+    return escape(text), found

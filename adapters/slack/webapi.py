@@ -9,7 +9,12 @@ TIMEOUT = 10  # seconds; a slower Slack is a failed attempt (the outbox retries 
 
 
 class SlackCallFailed(Exception):
-    """Slack answered an error (`ok: false`) or not at all; the message never carries the token."""
+    """Slack answered an error (`ok: false`) or not at all; the message never carries the token.
+    `error` is Slack's error code (`not_in_channel`, `ratelimited`, ...), "" when there was none."""
+
+    def __init__(self, message: str, error: str = "") -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def call(api_url: str, token: str, method: str, payload: dict) -> dict:
@@ -26,8 +31,11 @@ def call(api_url: str, token: str, method: str, payload: dict) -> dict:
         body = response.json()
     except ValueError:
         body = {}
+    if not isinstance(body, dict):
+        body = {}
     if response.status_code != 200 or not body.get("ok"):
-        raise SlackCallFailed(f"{method}: HTTP {response.status_code} {body.get('error', '')}".strip())
+        error = str(body.get("error") or "")[:100]
+        raise SlackCallFailed(f"{method}: HTTP {response.status_code} {error}".strip(), error)
     return body
 
 

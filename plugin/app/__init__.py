@@ -18,6 +18,10 @@ from plugin.store.db import make_engine, reading, transaction
 
 MAX_BODY = 1024 * 1024  # bodies over 1 MiB answer 413 (SPEC §5)
 
+# The command groups adapters add to `statushub` ({name: (module, attribute)}), mounted by the CLI
+# when the module is installed: like `_init_optional`, the wiring is where the core names adapters.
+ADAPTER_COMMANDS = {"slack": ("adapters.slack.cli", "slack_group")}
+
 
 @dataclass
 class Hub:

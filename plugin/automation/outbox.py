@@ -28,11 +28,12 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware, utcnow
 from plugin.store.bulk import ByDialect, one_of
 from plugin.store.db import reading, transaction
-from plugin.store.schema import OutboxItem, table_of
+from plugin.store.schema import Message, OutboxItem, table_of
 from plugin.workspace.accounts import ChannelAccount, slack_account_of
 from plugin.workspace.catalog import load_catalog
 
 OUT = table_of(OutboxItem)
+MESSAGES = table_of(Message)
 log = logging.getLogger("statushub.outbox")
 
 LEASE = timedelta(seconds=60)  # per batch; renewed while a long batch is still being sent
@@ -74,11 +75,13 @@ its kind, its values reach each job as `job.prefetched` (one read for the batch,
 @dataclass(frozen=True)
 class AlertTarget:
     """Where a job's alert goes and what it names: the workspace's Slack account (bot token, alert
-    channel), the customer's name and the workspace's catalog."""
+    channel), the customer's name, the workspace's catalog and the text of the message that
+    triggered the change (None when a person or a time rule made it)."""
 
     account: ChannelAccount
     customer_name: str | None
     catalog: Catalog
+    message_text: str | None = None
 
 
 def alert_target(engine: Engine, job: Job) -> AlertTarget:
@@ -89,7 +92,15 @@ def alert_target(engine: Engine, job: Job) -> AlertTarget:
         if account is None:
             raise Undeliverable("the workspace has no Slack bot token or alert channel")
         name = customer_name(conn, job.workspace_id, job.customer_id) if job.customer_id else None
-        return AlertTarget(account, name, load_catalog(conn, job.workspace_id))
+        message_id = job.payload.get("message_id")
+        text = None
+        if isinstance(message_id, int):
+            text = conn.execute(
+                select(MESSAGES.c.text).where(
+                    MESSAGES.c.workspace_id == job.workspace_id, MESSAGES.c.id == message_id
+                )
+            ).scalar_one_or_none()
+        return AlertTarget(account, name, load_catalog(conn, job.workspace_id), text)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from plugin.app import ADAPTER_COMMANDS
 from plugin.cli.changes_cli import history_command, log_command, messages_command, set_command, why_command
 from plugin.cli.customers_cli import customers_group
 from plugin.cli.intents_cli import intents_group
@@ -25,6 +26,8 @@ from plugin.cli.workspace_cli import token_group, workspace_group
         "time-rules": ("plugin.cli.time_rules_cli", "time_rules_group"),
         "webhooks": ("plugin.cli.webhooks_cli", "webhooks_group"),
         "prune": ("plugin.cli.prune_cli", "prune_command"),
+        "alerts": ("plugin.cli.alerts_cli", "alerts_group"),
+        **ADAPTER_COMMANDS,
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

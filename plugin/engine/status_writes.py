@@ -155,6 +155,10 @@ class Writes:
             executemany(conn, _INSERT_CHANGE, self.changes)
             queue_webhooks(conn, self.catalog, self.changes, self.now)  # same transaction (SPEC §9)
         if self.alerts:
+            for alert in self.alerts:
+                mid = alert["payload"]["message_id"]
+                if mid is not None and mid < 0:
+                    alert["payload"]["message_id"] = self.message_ids.get(mid)
             executemany(conn, _INSERT_ALERT, self.alerts)
         if self.left:
             _purge_archived(conn, self.catalog, self.left)
@@ -173,6 +177,7 @@ def _alert(ws: int, customer_id: int, e: Entry, now: datetime) -> dict:
             "source": e.source,
             "actor": e.actor,
             "note": e.note,
+            "message_id": e.message_id,  # the message that triggered it, shown in the alert
             "at": e.at.isoformat(),
         },
         "due_at": now,

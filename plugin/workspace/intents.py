@@ -148,6 +148,8 @@ def build_classifier(
             threshold=limit,
             template=template,
             overrides=overrides,
+            channel=channel,
+            current=current,
         )
         if decision.source != "model":
             return ruled

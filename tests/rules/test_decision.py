@@ -112,3 +112,36 @@ def test_the_trained_model_decides_a_message_the_rules_miss(shipped_matcher, shi
     assert found.confidence >= shipped_model.predict(text).confidence
     stage = StageScorer(shipped_model, shipped_matcher, template="online-store").predict(text)
     assert found.confidence == pytest.approx(stage.confidence)
+
+
+CONDITIONAL_PACK = """
+pack: conditional
+language: en
+intents:
+  - name: sms_only
+    assign: {stage: cold_lead}
+    conditions: {channel: [sms]}
+    patterns: ["text me"]
+  - name: from_greeting
+    assign: {stage: hot_lead}
+    conditions: {status: {stage: [greeting]}}
+    patterns: ["deal"]
+"""
+
+
+def test_the_models_intent_obeys_the_intents_conditions_as_a_rules_does():
+    """A model that reads "txt me l8r" as sms_only assigns it on SMS and nowhere else; an intent
+    allowed only from Greeting does not fire for a customer on another stage (SPEC §4 conditions)."""
+    import textwrap
+
+    from rules import compile_packs
+    from rules.pack import parse_pack
+
+    matcher = compile_packs([parse_pack(textwrap.dedent(CONDITIONAL_PACK), "conditional.yaml")])
+    model = Scripted({"txt me l8r": ("sms_only", 0.9), "ok fine lets do it": ("from_greeting", 0.9)})
+    assert decide("txt me l8r", matcher, model, channel="sms").assign == {"stage": "cold_lead"}
+    assert decide("txt me l8r", matcher, model, channel="webchat") == Decision((), {}, None, None)
+    assert decide_many(["txt me l8r"], matcher, model, channel="webchat")[0].assign == {}
+    on_greeting = decide("ok fine lets do it", matcher, model, current={"stage": "greeting"})
+    assert on_greeting.assign == {"stage": "hot_lead"}
+    assert decide("ok fine lets do it", matcher, model, current={"stage": "cold_lead"}).assign == {}

@@ -31,6 +31,7 @@ CONTENT_SECURITY_POLICY = (
 def init_app(app: Flask) -> None:
     from plugin.app.console import (  # noqa: F401  (each module adds its routes to bp)
         auth,
+        views_alerts,
         views_board,
         views_customer,
         views_intents,

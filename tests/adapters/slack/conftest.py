@@ -32,18 +32,27 @@ def signed_headers(body: str, timestamp: int | None = None, secret: str = SECRET
 
 
 class Slack:
-    """Posts what Slack posts to /slack/events, signed."""
+    """Posts what Slack posts to /slack/events, signed; by default then waits for the Web API calls
+    the answer started (they run after it), so a test sees them."""
 
     def __init__(self, client):
         self.client = client
+        self.wait_for_calls = True
 
     def post(self, body: str, content_type: str, headers: dict | None = None):
-        return self.client.post(
+        response = self.client.post(
             "/slack/events",
             data=body,
             content_type=content_type,
             headers={**signed_headers(body), **(headers or {})},
         )
+        if self.wait_for_calls:
+            self.settle()
+        return response
+
+    def settle(self, timeout: float = 30) -> None:
+        """Waits for the calls made after the answers so far (card refreshes, App Home, modals)."""
+        assert self.client.application.extensions["statushub_slack_after_ack"].join(timeout)
 
     def command(self, command: str, text: str, *, user: str = AGENT, channel: str = "C0GENERAL", team=TEAM):
         body = urlencode(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from adapters.slack import blocks
 from plugin.customers.cards import Card, Changed, Lead, Said
 from plugin.domain.errors import UnknownStatus
@@ -96,16 +98,52 @@ def test_leads_and_home_list_names_escaped_highest_priority_first():
     assert "nobody right now" in json.dumps(view)
 
 
-def test_an_alert_names_the_customer_and_the_change_escaped():
+def test_an_alert_names_the_customer_and_the_change_in_labels_escaped():
     text, found = blocks.alert_message(
         "<!channel>", 7, {"track": "stage", "from": "greeting", "to": "hot_lead", "source": "rule:ask_price",
-                         "actor": "system", "note": ""}, CATALOG.status("stage", "hot_lead"),
+                         "actor": "system", "note": ""}, CATALOG, "how much? <!here> " + "very " * 200,
     )  # fmt: skip
     assert text == "🔥 Hot Lead: &lt;!channel&gt; (#7)"
-    assert found == [
+    assert found[:2] == [
         {"type": "section", "text": {"type": "mrkdwn", "text": "*🔥 Hot Lead*: *&lt;!channel&gt;* (#7)"}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": "stage greeting → hot_lead by system (rule:ask_price)"}],
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Stage: 👋 Greeting → *🔥 Hot Lead* · automatically: intent ask_price (rules)",
+                }
+            ],
         },
     ]
+    quote = found[2]["text"]["text"]
+    assert quote.startswith("> how much? &lt;!here&gt; very very") and quote.endswith("…")
+    assert len(quote) <= blocks.QUOTE_SIZE + 2 + 20  # clipped; the escaping may lengthen it a little
+
+
+@pytest.mark.parametrize(
+    ("actor", "source", "shown"),
+    [
+        ("slack:T0ACME/U0AGENT", "manual", "by <@U0AGENT>"),
+        ("slack:T0ACME/U0AGENT", "activity", "by <@U0AGENT> (logged outcome)"),
+        ("crm-sync", "manual", "by API token *crm-sync*"),
+        ("console:dana-desk", "manual", "by dana-desk (console)"),
+        ("cli:root", "manual", "by root (command line)"),
+        ("system", "time:greeting_unanswered", "automatically: time rule greeting_unanswered"),
+        ("slack:T0ACME/<!here>", "manual", "by a Slack user (T0ACME/&lt;!here&gt;)"),
+    ],
+)
+def test_an_alert_says_who_made_the_change_as_a_person_would(actor, source, shown):
+    payload = {"track": "attention", "from": "active", "to": "caution", "source": source, "actor": actor,
+               "note": "shouted at staff"}  # fmt: skip
+    _, found = blocks.alert_message("Jane", 7, payload, CATALOG)
+    assert found[1]["elements"][0]["text"] == f"Attention: 🟢 Active → *⚠️ Caution* · {shown}"
+    assert found[2]["elements"][0]["text"] == "📝 shouted at staff"
+    assert len(found) == 3  # no triggering message: nothing quoted
+
+
+def test_an_alert_for_a_status_deleted_since_shows_its_key():
+    payload = {"track": "stage", "from": None, "to": "gone", "source": "manual", "actor": "cli:root"}
+    text, found = blocks.alert_message("Jane", 7, payload, CATALOG)
+    assert text == "gone: Jane (#7)"
+    assert found[1]["elements"][0]["text"] == "Stage: — → *gone* · by root (command line)"
