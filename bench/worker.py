@@ -3,8 +3,9 @@
 1. No-op items: the product's drain (`run_due`, batched claims) with 1 and 4 worker processes, beside
    the floor: the same shape of work in raw psycopg, a claim of the same batch size
    (`UPDATE ... WHERE id = ANY(ARRAY(SELECT ... FOR UPDATE SKIP LOCKED LIMIT n)) RETURNING`) then one
-   `DELETE ... WHERE id = ANY(...)`, each its own commit, with the same number of processes. Goal: the
-   product ≥ 0.7 of the floor, and 4 workers ≥ 3× one.
+   `DELETE ... WHERE id = ANY(...)`, each its own commit, with the same number of processes and, as
+   the product must (PgBouncer), no server-side prepared statements. Goal: the product ≥ 0.7 of the
+   floor, and 4 workers ≥ 3× one (on a 2-core machine the floor itself cannot: both print their own).
 2. Signed webhooks delivered by one worker to a local receiver (another process, answering 204),
    beside a bare `requests.post` loop sending the same bodies, signed the same way. Goal ≥ 0.8.
 
@@ -79,7 +80,8 @@ def product_worker(url: str, batch: int, go, done) -> None:
 
 
 def floor_worker(url: str, batch: int, go, done) -> None:
-    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    # As the product: no server-side prepared statements, which PgBouncer's transaction pooling forbids.
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), prepare_threshold=None)
     go.wait()
     sent = 0
     params = {"lease": NOW.replace(year=2027), "now": NOW, "n": batch}

@@ -108,9 +108,52 @@ def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
 def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[int]) -> dict[int, list]:
     """Every message and command of each customer since their retention checkpoint, if any (unordered:
     the fold sorts)."""
+    return _histories(conn, workspace_id, customer_ids)[0]
+
+
+def load_replay(
+    conn: Connection, catalog: Catalog, customer_id: int, current: State
+) -> tuple[State, list, datetime | None]:
+    """What a replay of one customer folds: where it starts, their history since, and the time before
+    which retention settled it (their checkpoint's; None when nothing was pruned). One read of the
+    checkpoint serves all three, so a prune committing meanwhile can never make them disagree."""
+    histories, checkpoints = _histories(conn, catalog.workspace_id, [customer_id])
+    checkpoint = checkpoints.get(customer_id)
+    if checkpoint is not None:
+        return checkpoint.state, histories[customer_id], checkpoint.upto
+    start = starting_states(conn, catalog, {customer_id: current}, checkpoints={})[customer_id]
+    return start, histories[customer_id], None
+
+
+def _histories(
+    conn: Connection, workspace_id: int, customer_ids: Sequence[int]
+) -> tuple[dict[int, list], dict[int, Checkpoint]]:
     histories: dict[int, list] = {cid: [] for cid in customer_ids}
     if not customer_ids:
-        return histories
+        return histories, {}
+    ids = list(customer_ids)
+    # Messages before the checkpoint: a prune that commits in between leaves old messages that the
+    # checkpoint's time then filters out; read the other way round, a replay could miss both.
+    messages = conn.execute(
+        select(*MESSAGE_COLUMNS).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
+    ).all()
+    checkpoints = load_checkpoints(conn, workspace_id, ids)
+    # Events before a customer's checkpoint are folded into it (its messages are gone; one stored
+    # since with an older time belongs to that settled past and folds into nothing).
+    upto = {cid: cp.upto for cid, cp in checkpoints.items()}
+    for r in messages:
+        m = message_in(r)
+        if r.customer_id not in upto or m.at >= upto[r.customer_id]:
+            histories[r.customer_id].append(m)
+    commands = conn.execute(select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id.in_(ids)))
+    for r in commands:
+        at = aware(r.at)
+        if r.customer_id in upto and at < upto[r.customer_id]:
+            continue
+        histories[r.customer_id].append(
+            CommandIn(at, r.id, r.kind, r.track, r.status, r.source, r.actor, r.note)
+        )
+    return histories, checkpoints
     ids = list(customer_ids)
     messages = conn.execute(
         select(*MESSAGE_COLUMNS).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
@@ -133,17 +176,6 @@ def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[i
     return histories
 
 
-def replay_start(
-    conn: Connection, catalog: Catalog, customer_id: int, current: State
-) -> tuple[State, datetime | None]:
-    """Where a replay starts, and the time before which retention settled the customer's history
-    (their checkpoint's; None when nothing was pruned)."""
-    checkpoint = load_checkpoints(conn, catalog.workspace_id, [customer_id]).get(customer_id)
-    if checkpoint is not None:
-        return checkpoint.state, checkpoint.upto
-    return starting_state(conn, catalog, customer_id, current), None
-
-
 def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current: State) -> State:
     """Where the customer started, for a replay: the first audit entry's `from` on each track, or the
     current status on a track nothing ever moved. Not the catalog's first status: a reorder or an
@@ -151,11 +183,18 @@ def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current
     return starting_states(conn, catalog, {customer_id: current})[customer_id]
 
 
-def starting_states(conn: Connection, catalog: Catalog, currents: Mapping[int, State]) -> dict[int, State]:
+def starting_states(
+    conn: Connection,
+    catalog: Catalog,
+    currents: Mapping[int, State],
+    *,
+    checkpoints: Mapping[int, Checkpoint] | None = None,
+) -> dict[int, State]:
     """`starting_state` of many customers in one statement; a customer retention pruned starts from
-    their checkpoint."""
+    their checkpoint (`checkpoints` when the caller read them)."""
     ws = catalog.workspace_id
-    checkpoints = load_checkpoints(conn, ws, list(currents))
+    if checkpoints is None:
+        checkpoints = load_checkpoints(conn, ws, list(currents))
     ids = [cid for cid in currents if cid not in checkpoints]
     first_ids = (
         select(func.min(SC.c.id))

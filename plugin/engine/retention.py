@@ -6,9 +6,9 @@ audit log, statuses and commands are never touched, so the customer keeps their 
 of changes, and a later replay starts from the checkpoint instead of the deleted messages.
 
 A batch reads and folds at most `budget` messages without taking any lock (`plan_batch`), then
-writes in one short transaction (`apply_batch`): it locks its customers as the write path does, checks
-that nothing it folded changed meanwhile, writes the checkpoints and deletes the messages. A webhook
-for one of those customers waits milliseconds, never the fold (bench/retention.py).
+writes in one short transaction (`apply_batch`) that locks no customer: it checks that nothing it
+folded changed meanwhile, writes the checkpoints and deletes the messages. Webhooks never wait for a
+prune; a replay sees a batch whole or not at all (bench/retention.py).
 """
 
 from __future__ import annotations
@@ -113,15 +113,23 @@ def plan_batch(
 
 
 def apply_batch(conn: Connection, catalog: Catalog, plan: Plan, now: datetime) -> int:
-    """Writes a planned batch in a short transaction: locks its customers as the write path does,
-    keeps only those whose old messages and checkpoint are still what the plan read (a late message
-    older than the cutoff, or another prune, leaves a customer to the next run), writes their
-    checkpoints and deletes their messages. Returns how many messages it deleted."""
+    """Writes a planned batch in a short transaction: keeps only the customers whose old messages and
+    checkpoint are still what the plan read (a late message older than the cutoff, or another prune,
+    leaves a customer to the next run), writes their checkpoints and deletes their messages. Returns
+    how many messages it deleted."""
     ws = catalog.workspace_id
     ids = sorted(plan.messages)
     if not ids:
         return 0
-    load_states(conn, catalog, ids, lock=True)
+    # No customer row is locked: a webhook never waits for a prune. A replay reads a customer's
+    # messages before their checkpoint (replay.load_replay), so it sees this batch whole or not at
+    # all. Checkpoint rows are locked against another prune of the same customers.
+    conn.execute(
+        select(CP.c.customer_id)
+        .where(CP.c.workspace_id == ws, CP.c.customer_id.in_(ids))
+        .order_by(CP.c.customer_id)
+        .with_for_update()
+    ).all()
     still: dict[int, set[int]] = defaultdict(set)
     for cid, mid, at in conn.execute(
         select(M.c.customer_id, M.c.id, M.c.provider_at).where(

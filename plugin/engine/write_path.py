@@ -24,7 +24,7 @@ from plugin.domain.fold import Classifier, CommandIn, Entry, MessageIn, State, f
 from plugin.engine.customer_state import load_known_states, load_states, new_state
 from plugin.engine.ingest_one import insert_message, load_one, stored_message
 from plugin.engine.new_customers import ensure_customers
-from plugin.engine.replay import load_history, reconcile, replay_start
+from plugin.engine.replay import load_history, load_replay, reconcile
 from plugin.engine.status_writes import Writes
 from plugin.store.bulk import ByDialect, insert_returning, one_of
 from plugin.store.prepared import Prepared
@@ -285,8 +285,7 @@ def _advance(
         result = fold(current, new_events, catalog, classify)
         entries = result.entries
     else:
-        history = load_history(conn, catalog.workspace_id, customer_id)
-        start, settled = replay_start(conn, catalog, customer_id, current)
+        start, history, settled = load_replay(conn, catalog, customer_id, current)
         # New messages are folded before they are stored (provisional ids below 0): add them, unless
         # retention settled their time (older than the customer's checkpoint: they change nothing).
         history += [

@@ -161,3 +161,14 @@ def test_four_workers_send_each_item_once_in_order_per_lane(db_url, engine, cata
             e.dispose()
     assert sum(map(len, order.values())) == 120 and len(order) == 20
     assert all(ids == sorted(set(ids)) for ids in order.values())  # once each, in order
+
+
+def test_alerts_the_engine_queues_get_their_customers_lane(engine, catalog):
+    from plugin.engine import assign_status
+    from plugin.workspace.intents import classifier_for
+
+    (cid,) = customers(engine, catalog, 1)
+    with transaction(engine) as conn:
+        assign_status(conn, catalog, cid, catalog.status("stage", "hot_lead"), actor="cli:ann",
+                      classify=classifier_for(conn, catalog), now=at(1))  # fmt: skip
+    assert [(i.kind, i.lane) for i in items(engine)] == [("alert", f"alert:{cid}")]
