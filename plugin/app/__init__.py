@@ -31,6 +31,14 @@ class Hub:
     settings: Settings
     engine: Engine
     outbound: Senders = field(default_factory=Senders)
+    # STATUSHUB_READ_DATABASE_URL's engine (a replica) for pages, reports and lists; the primary's
+    # when unset. Writes, webhooks, token and session checks and reads that decide a write never use
+    # it (SPEC §8).
+    read_engine: Engine | None = None
+
+    @property
+    def replica(self) -> Engine:
+        return self.read_engine or self.engine
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """One unit of work: commits on success, rolls back on any exception."""
@@ -56,7 +64,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
-    app.extensions["statushub"] = Hub(settings, make_engine(settings.database_url))
+    read_engine = make_engine(settings.read_database_url) if settings.read_database_url else None
+    app.extensions["statushub"] = Hub(settings, make_engine(settings.database_url), read_engine=read_engine)
     hops = int(settings.behind_proxy)
     if hops:
         # Trust only the N nearest hops of X-Forwarded-*, never the client's leftmost value (SPEC §12).

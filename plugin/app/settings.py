@@ -27,6 +27,8 @@ class Settings:
     )
     allow_private_urls: bool = False
     metrics_token: str | None = None
+    read_database_url: str | None = None  # a read replica for pages, reports and lists (SPEC §8)
+    retention_days: int | None = None  # the worker prunes messages older than this, daily (SPEC §8)
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -46,6 +48,8 @@ class Settings:
             ),
             allow_private_urls=_flag(env.get("STATUSHUB_ALLOW_PRIVATE_URLS")),
             metrics_token=env.get("STATUSHUB_METRICS_TOKEN") or None,
+            read_database_url=env.get("STATUSHUB_READ_DATABASE_URL") or None,
+            retention_days=_days(env.get("STATUSHUB_RETENTION_DAYS")),
         )
 
 
@@ -74,4 +78,14 @@ def _hops(value: str | None) -> int:
         raise ValueError(
             f"STATUSHUB_BEHIND_PROXY must be a number of proxy hops (0, 1, 2, ...), not {value!r}"
         )
+    return int(text)
+
+
+def _days(value: str | None) -> int | None:
+    """STATUSHUB_RETENTION_DAYS: whole days from 1 to 3,650 (SPEC §12's durations); empty: keep all."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text[:5]) <= 3650 or len(text) > 4:
+        raise ValueError(f"STATUSHUB_RETENTION_DAYS must be a number of days from 1 to 3650, not {value!r}")
     return int(text)

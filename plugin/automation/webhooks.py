@@ -10,7 +10,7 @@ from datetime import datetime
 from urllib.parse import urlparse
 
 import requests
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from plugin.automation import public_urls
 from plugin.automation.outbox import Job, Undeliverable
@@ -18,6 +18,7 @@ from plugin.domain.catalog import Catalog
 from plugin.domain.errors import NotFound, StatushubError
 from plugin.domain.signatures import header
 from plugin.engine import WEBHOOK_KIND
+from plugin.store.bulk import ByDialect
 from plugin.store.db import reading
 from plugin.store.schema import Customer, Identity, OutboxItem, WebhookSubscription, Workspace, table_of
 from plugin.workspace.workspaces import bump_catalog
@@ -30,10 +31,6 @@ TIMEOUT = 10  # seconds: no answer in time is a failure, retried with back-off
 
 class InvalidWebhook(StatushubError):
     code = "invalid_webhook"
-
-
-class Waiting(Exception):
-    """An earlier change for the same customer and subscription is still pending: order first."""
 
 
 class DeliveryFailed(Exception):
@@ -108,27 +105,72 @@ def sign(secret: str, body: bytes, t: int | None = None) -> str:
     return header(secret, int(time.time()) if t is None else t, body)
 
 
+class WebhookSender:
+    """The `webhook` outbox sender: `send_webhook`, with what a batch of deliveries needs read at once."""
+
+    def __init__(self, *, allow_private: bool = False) -> None:
+        self.allow_private = allow_private
+
+    def __call__(self, engine: Engine, job: Job) -> None:
+        send_webhook(engine, job, allow_private=self.allow_private)
+
+    def prefetch(self, engine: Engine, jobs: list[Job]) -> dict[int, tuple]:
+        """{job id: (url, secret, slug, name, identities)} for jobs whose subscription still exists."""
+        found: dict[int, tuple] = {}
+        with reading(engine) as conn:
+            for ws in {j.workspace_id for j in jobs}:
+                mine = [j for j in jobs if j.workspace_id == ws]
+                subs = {
+                    r.id: r
+                    for r in conn.execute(
+                        select(SUBS.c.id, SUBS.c.url, SUBS.c.secret).where(
+                            SUBS.c.workspace_id == ws,
+                            SUBS.c.id.in_({j.payload.get("subscription") for j in mine} - {None}),
+                        )
+                    )
+                }
+                slug = conn.execute(select(Workspace.slug).where(Workspace.id == ws)).scalar()
+                people = list({j.customer_id for j in mine} - {None})
+                names: dict[int | None, str] = dict(
+                    conn.execute(
+                        select(Customer.id, Customer.name).where(
+                            Customer.workspace_id == ws, Customer.id.in_(people)
+                        )
+                    ).all()
+                )
+                identities: dict[int | None, list[str]] = {}
+                for cid, value in conn.execute(
+                    select(Identity.customer_id, Identity.value)
+                    .where(Identity.workspace_id == ws, Identity.customer_id.in_(people))
+                    .order_by(Identity.id)
+                ):
+                    identities.setdefault(cid, []).append(value)
+                for j in mine:
+                    sub = subs.get(j.payload.get("subscription"))
+                    if sub is not None:
+                        found[j.id] = (
+                            sub.url, sub.secret, slug, names.get(j.customer_id), identities.get(j.customer_id, []),
+                        )  # fmt: skip
+        return found
+
+
 def send_webhook(engine: Engine, job: Job, *, allow_private: bool = False) -> None:
     """POSTs one change, signed afresh, to a public address unless `allow_private`; raises (retried)
-    unless the receiver answers 2xx. Redirects are not followed."""
-    payload = job.payload
-    with reading(engine) as conn:
-        sub = conn.execute(
-            select(SUBS.c.url, SUBS.c.secret).where(
-                SUBS.c.workspace_id == job.workspace_id, SUBS.c.id == payload.get("subscription")
-            )
-        ).first()
-        if sub is None:
-            raise Undeliverable("the webhook subscription was removed")
-        if _earlier_pending(conn, job):
-            raise Waiting("an earlier change for this customer is not delivered yet")
-        body = json.dumps(_document(conn, job), ensure_ascii=False, separators=(",", ":")).encode()
+    unless the receiver answers 2xx. Redirects are not followed. Order per customer and subscription
+    is the outbox's: an item is not claimed while an earlier one of its lane is pending."""
+    found = job.prefetched if isinstance(job.prefetched, tuple) else _read_delivery(engine, job)
+    if found is None:
+        raise Undeliverable("the webhook subscription was removed")
+    url, secret, slug, name, identities = found
+    body = json.dumps(
+        _document(job, slug, name, identities), ensure_ascii=False, separators=(",", ":")
+    ).encode()
     try:
         with public_urls.session(allow_private=allow_private) as http:
             answer = http.post(
-                sub.url,
+                url,
                 data=body,
-                headers={"Content-Type": "application/json", "X-Statushub-Signature": sign(sub.secret, body)},
+                headers={"Content-Type": "application/json", "X-Statushub-Signature": sign(secret, body)},
                 timeout=TIMEOUT,
                 allow_redirects=False,
             )
@@ -143,41 +185,52 @@ def send_webhook(engine: Engine, job: Job, *, allow_private: bool = False) -> No
         raise DeliveryFailed(f"receiver answered {answer.status_code}")
 
 
-def _earlier_pending(conn: Connection, job: Job) -> bool:
-    """Per customer and subscription, in order of occurrence: an older pending item goes first."""
-    rows = conn.execute(
-        select(OUT.c.payload).where(
-            OUT.c.workspace_id == job.workspace_id,
-            OUT.c.kind == KIND,
-            OUT.c.customer_id == job.customer_id,
-            OUT.c.id < job.id,
-            OUT.c.sent_at.is_(None),
-            OUT.c.dead_at.is_(None),
+def _read_delivery(engine: Engine, job: Job) -> tuple | None:
+    with engine.connect() as conn:
+        # One statement, outside any transaction (a job sent without its batch's prefetch).
+        return _DELIVERY(conn).first(
+            conn.execution_options(isolation_level="AUTOCOMMIT"),
+            {"w": job.workspace_id, "s": job.payload.get("subscription"), "c": job.customer_id},
         )
-    ).scalars()
-    return any((p or {}).get("subscription") == job.payload.get("subscription") for p in rows)
 
 
-def _document(conn: Connection, job: Job) -> dict:
-    p = job.payload
-    slug = conn.execute(select(Workspace.slug).where(Workspace.id == job.workspace_id)).scalar()
-    name = conn.execute(
-        select(Customer.name).where(Customer.workspace_id == job.workspace_id, Customer.id == job.customer_id)
-    ).scalar()
-    identities = (
-        conn.execute(
-            select(Identity.value)
-            .where(Identity.workspace_id == job.workspace_id, Identity.customer_id == job.customer_id)
-            .order_by(Identity.id)
-        )
-        .scalars()
-        .all()
+def _delivery_query(dialect: str):
+    """A delivery's subscription (URL, secret), workspace slug, customer name and identities (a JSON
+    list in id order), in one statement."""
+    ident = (
+        select(Identity.value.label("value"))
+        .where(Identity.workspace_id == bindparam("w"), Identity.customer_id == bindparam("c"))
+        .order_by(Identity.id)
+        .subquery()
     )
+    aggregate = (
+        func.json_agg(ident.c.value) if dialect == "postgresql" else func.json_group_array(ident.c.value)
+    )
+    identities = select(aggregate).select_from(ident).scalar_subquery()
+    name = (
+        select(Customer.name)
+        .where(Customer.workspace_id == bindparam("w"), Customer.id == bindparam("c"))
+        .scalar_subquery()
+    )
+    return (
+        select(SUBS.c.url, SUBS.c.secret, Workspace.slug, name, identities)
+        .select_from(SUBS.join(Workspace, Workspace.id == SUBS.c.workspace_id))
+        .where(SUBS.c.workspace_id == bindparam("w"), SUBS.c.id == bindparam("s"))
+    )
+
+
+_DELIVERY = ByDialect(_delivery_query)
+
+
+def _document(job: Job, slug: str, name: str | None, identities) -> dict:
+    p = job.payload
+    if isinstance(identities, str):  # SQLite's json_group_array is text
+        identities = json.loads(identities)
     return {
         "id": p["id"],
         "type": "status.changed",
         "workspace": slug,
-        "customer": {"id": job.customer_id, "name": name or "", "identities": list(identities)},
+        "customer": {"id": job.customer_id, "name": name or "", "identities": list(identities or [])},
         "track": p["track"],
         "from": p["from"],
         "to": p["to"],

@@ -25,6 +25,7 @@ from plugin.cli.workspace_cli import token_group, workspace_group
         "worker": ("plugin.cli.worker_cli", "worker_command"),
         "time-rules": ("plugin.cli.time_rules_cli", "time_rules_group"),
         "webhooks": ("plugin.cli.webhooks_cli", "webhooks_group"),
+        "prune": ("plugin.cli.prune_cli", "prune_command"),
         "alerts": ("plugin.cli.alerts_cli", "alerts_group"),
         "chatwoot": ("plugin.cli.chatwoot_cli", "chatwoot_group"),
         **ADAPTER_COMMANDS,

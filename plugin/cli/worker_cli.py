@@ -6,8 +6,11 @@ import functools
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 import click
+from sqlalchemy import Engine
 
 from plugin.automation.outbox import SENDERS_KEY, run_due
 from plugin.domain.clock import utcnow
@@ -40,10 +43,17 @@ def worker_command(once: bool, poll: float) -> None:
     from plugin.automation import nudges, time_rules, webhooks  # time automation (SPEC §9): core, no adapter
 
     allow_private = app.extensions["statushub"].settings.allow_private_urls
-    senders.setdefault(webhooks.KIND, functools.partial(webhooks.send_webhook, allow_private=allow_private))
+    senders.setdefault(webhooks.KIND, webhooks.WebhookSender(allow_private=allow_private))
+    from plugin.automation.retention import prune_due  # retention (SPEC §8)
     from plugin.workspace.intent_model import retrain_due  # a model learns its corrections (SPEC §4)
 
-    tasks = [time_rules.evaluate_time_rules, nudges.scan_nudges, retrain_due]
+    retention_days = app.extensions["statushub"].settings.retention_days
+    tasks: list[Callable[[Engine, datetime], object]] = [
+        time_rules.evaluate_time_rules,
+        nudges.scan_nudges,
+        retrain_due,
+        functools.partial(prune_due, days=retention_days),
+    ]
 
     if not once:
         click.echo("worker running; SIGTERM stops it after the item in hand", err=True)

@@ -13,6 +13,7 @@ from plugin.engine.new_customers import (
     ensure_customers,
 )
 from plugin.engine.replay import load_histories, load_history, starting_state, starting_states
+from plugin.engine.retention import Plan, apply_batch, count_prunable, plan_batch
 from plugin.engine.webhook_queue import KIND as WEBHOOK_KIND
 from plugin.engine.write_path import (
     Recorded,
@@ -30,6 +31,10 @@ __all__ = [
     "ContactEdit",
     "ContactSeen",
     "WEBHOOK_KIND",
+    "Plan",
+    "apply_batch",
+    "count_prunable",
+    "plan_batch",
     "Recorded",
     "assign_status",
     "attach_identity",

@@ -1,18 +1,103 @@
-"""Replaying a customer's whole history in time order when an event arrives late, and auditing the result."""
+"""Replaying a customer's whole history in time order when an event arrives late, and auditing the result.
+
+When retention pruned a customer's old messages (SPEC §8), the replay starts from their checkpoint:
+the state folded from everything before it, kept when those messages were deleted. A fold is a left
+fold in time order, so starting there and folding what came after ends where a replay of the whole
+history would have. The time before a checkpoint is settled: a message older than it, arriving late,
+is stored but folds into nothing (what it would have changed was decided by messages now deleted).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, func, select
 
 from plugin.domain.catalog import Catalog
 from plugin.domain.clock import aware
 from plugin.domain.fold import CommandIn, Entry, MessageIn, State, initial_state
-from plugin.store.schema import Message, StatusChange, StatusCommand, table_of
+from plugin.store.schema import Message, RetentionCheckpoint, StatusChange, StatusCommand, table_of
 
 M, SC, CMD = table_of(Message), table_of(StatusChange), table_of(StatusCommand)
+CP = table_of(RetentionCheckpoint)
+
+
+class Checkpoint(NamedTuple):
+    """Every message and command of the customer before `upto` folded into `state`."""
+
+    upto: datetime
+    state: State
+    pruned: int
+
+
+def encode_state(state: State) -> dict:
+    def iso(value: datetime | None) -> str | None:
+        return aware(value).isoformat() if value is not None else None
+
+    return {
+        "statuses": {track: [key, iso(entered)] for track, (key, entered) in state.statuses.items()},
+        "opted_out": state.opted_out,
+        "last_inbound_at": iso(state.last_inbound_at),
+        "last_outbound_at": iso(state.last_outbound_at),
+        "waiting_since": iso(state.waiting_since),
+    }
+
+
+def decode_state(document: dict) -> State:
+    def time(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return State(
+        {track: (key, time(entered)) for track, (key, entered) in document["statuses"].items()},
+        bool(document.get("opted_out")),
+        time(document.get("last_inbound_at")),
+        time(document.get("last_outbound_at")),
+        time(document.get("waiting_since")),
+    )
+
+
+def load_checkpoints(
+    conn: Connection, workspace_id: int, customer_ids: Sequence[int]
+) -> dict[int, Checkpoint]:
+    if not customer_ids:
+        return {}
+    rows = conn.execute(
+        select(CP.c.customer_id, CP.c.upto, CP.c.state, CP.c.pruned).where(
+            CP.c.workspace_id == workspace_id, CP.c.customer_id.in_(list(customer_ids))
+        )
+    )
+    return {r.customer_id: Checkpoint(aware(r.upto), decode_state(r.state), r.pruned) for r in rows}
+
+
+MESSAGE_COLUMNS = (
+    M.c.customer_id,
+    M.c.id,
+    M.c.provider_at,
+    M.c.channel,
+    M.c.provider_id,
+    M.c.direction,
+    M.c.sender,
+    M.c.text,
+    M.c.opt,
+)
+
+
+def message_in(r) -> MessageIn:
+    """A stored message row (`MESSAGE_COLUMNS`) as the fold takes it."""
+    return MessageIn(
+        aware(r.provider_at),
+        f"{r.channel}:{r.provider_id}",
+        r.id,
+        r.channel,
+        r.direction,
+        r.sender,
+        r.text,
+        # The stored flag (the provider's or the keyword's; migration 0008 set it on older rows): a
+        # WhatsApp STOP stored without one is not an opt-out (SPEC §11).
+        r.opt,
+    )
 
 
 def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
@@ -21,45 +106,54 @@ def load_history(conn: Connection, workspace_id: int, customer_id: int) -> list:
 
 
 def load_histories(conn: Connection, workspace_id: int, customer_ids: Sequence[int]) -> dict[int, list]:
-    """Every message and command of each customer (unordered: the fold sorts), in two statements."""
+    """Every message and command of each customer since their retention checkpoint, if any (unordered:
+    the fold sorts)."""
+    return _histories(conn, workspace_id, customer_ids)[0]
+
+
+def load_replay(
+    conn: Connection, catalog: Catalog, customer_id: int, current: State
+) -> tuple[State, list, datetime | None]:
+    """What a replay of one customer folds: where it starts, their history since, and the time before
+    which retention settled it (their checkpoint's; None when nothing was pruned). One read of the
+    checkpoint serves all three, so a prune committing meanwhile can never make them disagree."""
+    histories, checkpoints = _histories(conn, catalog.workspace_id, [customer_id])
+    checkpoint = checkpoints.get(customer_id)
+    if checkpoint is not None:
+        return checkpoint.state, histories[customer_id], checkpoint.upto
+    start = starting_states(conn, catalog, {customer_id: current}, checkpoints={})[customer_id]
+    return start, histories[customer_id], None
+
+
+def _histories(
+    conn: Connection, workspace_id: int, customer_ids: Sequence[int]
+) -> tuple[dict[int, list], dict[int, Checkpoint]]:
     histories: dict[int, list] = {cid: [] for cid in customer_ids}
     if not customer_ids:
-        return histories
+        return histories, {}
     ids = list(customer_ids)
+    # Messages before the checkpoint: a prune that commits in between leaves old messages that the
+    # checkpoint's time then filters out; read the other way round, a replay could miss both.
     messages = conn.execute(
-        select(
-            M.c.customer_id,
-            M.c.id,
-            M.c.provider_at,
-            M.c.channel,
-            M.c.provider_id,
-            M.c.direction,
-            M.c.sender,
-            M.c.text,
-            M.c.opt,
-        ).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
-    )
+        select(*MESSAGE_COLUMNS).where(M.c.workspace_id == workspace_id, M.c.customer_id.in_(ids))
+    ).all()
+    checkpoints = load_checkpoints(conn, workspace_id, ids)
+    # Events before a customer's checkpoint are folded into it (its messages are gone; one stored
+    # since with an older time belongs to that settled past and folds into nothing).
+    upto = {cid: cp.upto for cid, cp in checkpoints.items()}
     for r in messages:
-        histories[r.customer_id].append(
-            MessageIn(
-                aware(r.provider_at),
-                f"{r.channel}:{r.provider_id}",
-                r.id,
-                r.channel,
-                r.direction,
-                r.sender,
-                r.text,
-                # The stored flag (the provider's or the keyword's; migration 0008 set it on older rows):
-                # a WhatsApp STOP stored without one is not an opt-out (SPEC §11).
-                r.opt,
-            )
-        )
+        m = message_in(r)
+        if r.customer_id not in upto or m.at >= upto[r.customer_id]:
+            histories[r.customer_id].append(m)
     commands = conn.execute(select(CMD).where(CMD.c.workspace_id == workspace_id, CMD.c.customer_id.in_(ids)))
     for r in commands:
+        at = aware(r.at)
+        if r.customer_id in upto and at < upto[r.customer_id]:
+            continue
         histories[r.customer_id].append(
-            CommandIn(aware(r.at), r.id, r.kind, r.track, r.status, r.source, r.actor, r.note)
+            CommandIn(at, r.id, r.kind, r.track, r.status, r.source, r.actor, r.note)
         )
-    return histories
+    return histories, checkpoints
 
 
 def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current: State) -> State:
@@ -69,10 +163,19 @@ def starting_state(conn: Connection, catalog: Catalog, customer_id: int, current
     return starting_states(conn, catalog, {customer_id: current})[customer_id]
 
 
-def starting_states(conn: Connection, catalog: Catalog, currents: Mapping[int, State]) -> dict[int, State]:
-    """`starting_state` of many customers in one statement."""
+def starting_states(
+    conn: Connection,
+    catalog: Catalog,
+    currents: Mapping[int, State],
+    *,
+    checkpoints: Mapping[int, Checkpoint] | None = None,
+) -> dict[int, State]:
+    """`starting_state` of many customers in one statement; a customer retention pruned starts from
+    their checkpoint (`checkpoints` when the caller read them)."""
     ws = catalog.workspace_id
-    ids = list(currents)
+    if checkpoints is None:
+        checkpoints = load_checkpoints(conn, ws, list(currents))
+    ids = [cid for cid in currents if cid not in checkpoints]
     first_ids = (
         select(func.min(SC.c.id))
         .where(SC.c.workspace_id == ws, SC.c.customer_id.in_(ids))
@@ -86,8 +189,10 @@ def starting_states(conn: Connection, catalog: Catalog, currents: Mapping[int, S
     )
     for r in rows:
         started[r.customer_id][r.track] = r.from_status
-    states = {}
+    states = {cid: cp.state for cid, cp in checkpoints.items()}
     for cid, current in currents.items():
+        if cid in checkpoints:
+            continue
         state = initial_state(catalog)
         for track, (key, _) in current.statuses.items():
             state.statuses[track] = (started[cid].get(track) or key, None)

@@ -24,7 +24,7 @@ from plugin.domain.fold import Classifier, CommandIn, Entry, MessageIn, State, f
 from plugin.engine.customer_state import load_known_states, load_states, new_state
 from plugin.engine.ingest_one import insert_message, load_one, stored_message
 from plugin.engine.new_customers import ensure_customers
-from plugin.engine.replay import load_history, reconcile, starting_state
+from plugin.engine.replay import load_history, load_replay, reconcile
 from plugin.engine.status_writes import Writes
 from plugin.store.bulk import ByDialect, insert_returning, one_of
 from plugin.store.prepared import Prepared
@@ -290,12 +290,15 @@ def _advance(
         result = fold(current, new_events, catalog, classify)
         entries = result.entries
     else:
-        history = load_history(conn, catalog.workspace_id, customer_id)
-        # New messages are folded before they are stored (provisional ids below 0): add them.
-        history += [e for e in new_events if isinstance(e, MessageIn) and e.message_id < 0]
-        result = fold(
-            starting_state(conn, catalog, customer_id, current), history, catalog, classify, replay=True
-        )
+        start, history, settled = load_replay(conn, catalog, customer_id, current)
+        # New messages are folded before they are stored (provisional ids below 0): add them, unless
+        # retention settled their time (older than the customer's checkpoint: they change nothing).
+        history += [
+            e
+            for e in new_events
+            if isinstance(e, MessageIn) and e.message_id < 0 and (settled is None or e.at >= settled)
+        ]
+        result = fold(start, history, catalog, classify, replay=True)
         entries = reconcile(current, result.state, result.entries, new_events, now)
         # The replay classified stored messages too: only the new ones' intents are news.
         new_ids = {e.message_id for e in new_events if isinstance(e, MessageIn)}

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, exists, insert, literal_column, se
 
 from plugin.domain.catalog import Catalog
 from plugin.store.prepared import Prepared
-from plugin.store.schema import ChatwootConnection, Identity, OutboxItem, table_of
+from plugin.store.schema import ChatwootConnection, Identity, OutboxItem, outbox_lane, table_of
 from plugin.store.versioned import ByCatalogVersion
 
 KIND = "chatwoot"  # the outbox kind of a write-back
@@ -24,7 +24,17 @@ _CONNECTED = Prepared(select(CW.c.account_id).where(CW.c.workspace_id == bindpar
 # the webhook path pays no separate look-up (bench/chatwoot_ingest.py).
 _QUEUE_IF_KNOWN = Prepared(
     insert(OUT).from_select(
-        ["workspace_id", "kind", "customer_id", "payload", "due_at", "attempts", "last_error", "created_at"],
+        [
+            "workspace_id",
+            "kind",
+            "customer_id",
+            "payload",
+            "due_at",
+            "attempts",
+            "last_error",
+            "created_at",
+            "lane",
+        ],
         select(
             bindparam("w", type_=OUT.c.workspace_id.type),
             literal_column(f"'{KIND}'"),
@@ -34,6 +44,7 @@ _QUEUE_IF_KNOWN = Prepared(
             literal_column("0"),
             literal_column("''"),
             bindparam("now", type_=OUT.c.created_at.type),
+            bindparam("lane", type_=OUT.c.lane.type),
         ).where(
             exists().where(
                 ID.c.workspace_id == bindparam("w"),
@@ -66,4 +77,5 @@ def queue_writebacks(conn: Connection, catalog: Catalog, changes: list[dict], no
             "source": c["source"],
             "occurred_at": c["at"].isoformat(),
         }
-        _QUEUE_IF_KNOWN.rows(conn, {"w": ws, "c": c["customer_id"], "p": payload, "now": now})
+        lane = outbox_lane(KIND, c["customer_id"], payload)  # one customer's write-backs go in order
+        _QUEUE_IF_KNOWN.rows(conn, {"w": ws, "c": c["customer_id"], "p": payload, "now": now, "lane": lane})

@@ -66,6 +66,8 @@ class Workspace(Base):
     # act on a stale list: it re-reads when the version it holds is not the stored one.
     catalog_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTC)
+    # When a worker last started the daily retention prune (STATUSHUB_RETENTION_DAYS, SPEC §8).
+    pruned_at: Mapped[datetime | None] = mapped_column(UTC)
     __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
 
 
@@ -231,6 +233,7 @@ class Message(Base):
         CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),
         CheckConstraint("sender IN ('customer', 'agent', 'bot')", name="sender"),
         Index("ix_messages_customer_time", "workspace_id", "customer_id", "provider_at", "id"),
+        Index("ix_messages_provider_at", "workspace_id", "provider_at"),
     )
 
 
@@ -300,6 +303,23 @@ class StatusChange(Base):
         Index("ix_status_changes_customer", "workspace_id", "customer_id", "id"),
         Index("ix_status_changes_time", "workspace_id", "recorded_at"),
     )
+
+
+class RetentionCheckpoint(Base):
+    """A customer's folded state after the history retention pruned (SPEC §8): every message and
+    command before `upto` is folded into `state`, so a replay starts here instead of from the pruned
+    messages and ends where a replay of the whole history would."""
+
+    __tablename__ = "retention_checkpoints"
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    upto: Mapped[datetime] = mapped_column(UTC)
+    # {"statuses": {track: [key, entered_at | null]}, "opted_out", "last_inbound_at",
+    #  "last_outbound_at", "waiting_since"}: times as ISO 8601 text
+    state: Mapped[dict] = mapped_column(JSON)
+    pruned: Mapped[int] = mapped_column(Integer, default=0)  # messages pruned from this customer
+    updated_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (customer_fk(),)
 
 
 class OutcomeMapping(Base):
@@ -397,6 +417,7 @@ class Delivery(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTC)
+    __table_args__ = (Index("ix_deliveries_created_at", "workspace_id", "created_at"),)
 
 
 class OutboxItem(Base):
@@ -414,7 +435,43 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTC)
     dead_at: Mapped[datetime | None] = mapped_column(UTC)
     created_at: Mapped[datetime] = mapped_column(UTC)
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "dead_at", "due_at"),)
+    # Items of one lane are done in order: one is not claimed while an earlier one of its lane is
+    # pending (SPEC §8). Every writer gets it by default: `<kind>:<customer>[:<subscription>]`.
+    lane: Mapped[str | None] = mapped_column(String(160), default=lambda ctx: outbox_lane_of(ctx))
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "dead_at", "due_at"),
+        # The claim reads pending items in (due_at, id) order and stops after a batch.
+        Index(
+            "ix_outbox_due_pending",
+            "due_at",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND dead_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND dead_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_lane_pending",
+            "workspace_id",
+            "lane",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND dead_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND dead_at IS NULL"),
+        ),
+    )
+
+
+def outbox_lane(kind: str, customer_id: int | None, payload: dict | None) -> str | None:
+    """An outbox item's ordering lane: per customer and kind, and per subscription for webhooks;
+    None (no order) for items about no customer."""
+    if customer_id is None:
+        return None
+    subscription = (payload or {}).get("subscription")
+    return f"{kind}:{customer_id}" if subscription is None else f"{kind}:{customer_id}:{subscription}"
+
+
+def outbox_lane_of(context) -> str | None:
+    """The column default: the lane of the row being inserted (each row of an executemany too)."""
+    p = context.get_current_parameters()
+    return outbox_lane(p.get("kind", ""), p.get("customer_id"), p.get("payload"))
 
 
 class TimeRule(Base):

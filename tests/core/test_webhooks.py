@@ -187,17 +187,40 @@ def test_replaying_an_item_that_is_not_dead_is_refused(engine, catalog):
 def test_four_workers_on_postgresql_do_each_of_10000_due_items_exactly_once(engine, catalog, db_url):
     if not db_url.startswith("postgresql"):
         pytest.skip("one worker runs on SQLite (SPEC §9)")
-    from sqlalchemy import event
+    import threading
+    from collections import Counter
 
-    from bench.worker import drain, fill
+    from sqlalchemy import event, insert
+
     from plugin.store.db import make_engine
 
-    # Commits without waiting for the disk flush keep this under 30 s; claiming is what is tested.
-    fast = make_engine(db_url)
-    event.listen(fast, "connect", lambda dbapi, _: dbapi.execute("SET synchronous_commit = off"))
-    fill(fast, catalog.workspace_id, 10_000)
-    _, seen = drain(fast, 4)
-    fast.dispose()
+    rows = [
+        {"workspace_id": catalog.workspace_id, "kind": "probe", "customer_id": None, "payload": {"n": n},
+         "due_at": at(0), "attempts": 0, "last_error": "", "created_at": at(0)}
+        for n in range(10_000)
+    ]  # fmt: skip
+    with transaction(engine) as conn:
+        conn.execute(insert(OutboxItem), rows)
+    seen: Counter = Counter()
+    lock = threading.Lock()
+
+    def sender(_engine, job) -> None:
+        with lock:
+            seen[job.id] += 1
+
+    # Commits without waiting for the disk flush keep this short; claiming is what is tested.
+    engines = [make_engine(db_url) for _ in range(4)]
+    for e in engines:
+        event.listen(e, "connect", lambda dbapi, _: dbapi.execute("SET synchronous_commit = off"))
+    workers = [
+        threading.Thread(target=run_due, args=(e, {"probe": sender}), kwargs={"now": at(1)}) for e in engines
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for e in engines:
+        e.dispose()
     assert len(seen) == 10_000 and set(seen.values()) == {1}
     with reading(engine) as conn:
         assert conn.execute(select(OutboxItem.id).where(OutboxItem.sent_at.is_(None))).all() == []
@@ -319,3 +342,38 @@ def test_a_redirect_is_not_followed(engine, catalog):
         local.close()
     assert local.paths == ["/hook"]
     assert _last_error(engine) == "DeliveryFailed: receiver answered 307"
+
+
+def test_a_batch_read_at_once_delivers_the_same_documents_as_one_read_per_item(engine, catalog):
+    from plugin.automation.webhooks import WebhookSender
+
+    _, secret = subscribed(engine, catalog)
+    with transaction(engine) as conn:
+        people = [
+            add_customer(conn, catalog, "Ann", ["webchat:v-9", "sms:+15551230009"], "US", at(0)),
+            add_customer(conn, catalog, "Bo", [], "US", at(0)),
+        ]
+    for cid in people:
+        change(engine, catalog, cid, "hot_lead", at(1))
+    documents = {}
+    for name, sender in (("one by one", send_webhook), ("per batch", WebhookSender())):
+        with transaction(engine) as conn:
+            conn.execute(OutboxItem.__table__.update().values(sent_at=None, attempts=0, due_at=at(2)))
+        with responses.RequestsMock() as receiver:
+            receiver.add("POST", URL, status=200)
+            assert run_due(engine, {"webhook": sender}, now=at(2)).sent == 2
+            documents[name] = [verify(secret, call) for call in receiver.calls]
+    assert documents["one by one"] == documents["per batch"]
+    assert [d["customer"]["name"] for d in documents["per batch"]] == ["Ann", "Bo"]
+
+
+def test_a_batch_whose_subscription_was_removed_is_dead_lettered_unsent(engine, catalog):
+    from plugin.automation.webhooks import WebhookSender
+
+    sub_id, _ = subscribed(engine, catalog)
+    cid = customer(engine, catalog)
+    change(engine, catalog, cid, "hot_lead", at(1))
+    with transaction(engine) as conn:
+        unsubscribe(conn, catalog.workspace_id, sub_id)
+    with responses.RequestsMock():  # any POST would fail this test
+        assert run_due(engine, {"webhook": WebhookSender()}, now=at(2)).dead == 1

@@ -60,6 +60,7 @@ def customer_filter(call: Call, sort: str | None = None) -> CustomerFilter:
     summary="List customers (filters, search, priority sort, cursor pages)",
     query=s.CustomerListQuery,
     response=s.CustomerPage,
+    replica=True,
     tags=TAGS,
 )
 def list_(call: Call):
@@ -253,6 +254,7 @@ def set_status(call: Call, customer_id: int):
     "GET",
     summary="The audit trail, oldest first",
     response=s.History,
+    replica=True,
     tags=TAGS,
 )
 def history_(call: Call, customer_id: int):

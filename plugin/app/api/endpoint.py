@@ -117,6 +117,7 @@ def route(
     query: type[Schema] | None = None,
     response: type[Schema] | None = None,
     write: bool = False,
+    replica: bool = False,
     idempotent: bool = False,
     secrets: tuple[str, ...] = (),
     content_type: str = "application/json",
@@ -124,7 +125,9 @@ def route(
 ):
     """Registers an API route. The function gets a Call and path values and returns a dict (dumped
     with `response`) or a Flask Response; it runs in one transaction that commits only on success.
-    `secrets` names the answer's fields shown once: an idempotent replay never stores or repeats them."""
+    `secrets` names the answer's fields shown once: an idempotent replay never stores or repeats them.
+    `replica`: a list or report that reads from STATUSHUB_READ_DATABASE_URL when set, once the token
+    was checked on the primary (SPEC §8)."""
 
     def decorate(fn):
         endpoint = f"{fn.__module__.rsplit('.', 1)[-1]}_{fn.__name__}"
@@ -151,9 +154,16 @@ def route(
                 if isinstance(value, int) and value > MAX_ID:
                     raise UnknownCustomer(f"no customer #{value}", field=name)
             unit = transaction if write else reading
-            engine = _engine()
+            hub = _hub()
             try:
-                with unit(engine) as conn:
+                if replica and not write and hub.read_engine is not None:
+                    with reading(hub.engine) as conn:
+                        owner = _authenticate(conn)
+                    if owner is None:
+                        return _unauthorized()
+                    with reading(hub.read_engine) as conn:
+                        return _run(fn, doc, conn, path, owner)
+                with unit(hub.engine) as conn:
                     return _run(fn, doc, conn, path)
             except IntegrityError:
                 # A concurrent request won a unique constraint (e.g. the same Idempotency-Key).
@@ -165,14 +175,15 @@ def route(
     return decorate
 
 
-def _engine():
+def _hub():
     from plugin.app import hub
 
-    return hub().engine
+    return hub()
 
 
-def _run(fn, doc: RouteDoc, conn, path: dict):
-    owner = _authenticate(conn)
+def _run(fn, doc: RouteDoc, conn, path: dict, owner: TokenOwner | None = None):
+    """The route in `conn`'s unit of work; `owner` when the token was already checked (on the primary)."""
+    owner = owner or _authenticate(conn)
     if owner is None:
         return _unauthorized()
     g.api_owner = owner

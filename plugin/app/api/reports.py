@@ -13,7 +13,14 @@ from plugin.domain.errors import StatushubError
 TAGS = ("reports",)
 
 
-@route("/reports/counts", "GET", summary="Customers per status per track", response=s.Counts, tags=TAGS)
+@route(
+    "/reports/counts",
+    "GET",
+    summary="Customers per status per track",
+    response=s.Counts,
+    replica=True,
+    tags=TAGS,
+)
 def counts(call: Call):
     return {"counts": status_counts(call.conn, call.catalog)}
 
@@ -24,6 +31,7 @@ def counts(call: Call):
     summary="Changes from → to over [since, until); with from and to, the conversion rate between them",
     query=s.TransitionsQuery,
     response=s.Transitions,
+    replica=True,
     tags=TAGS,
 )
 def transitions_(call: Call):
@@ -47,6 +55,7 @@ def transitions_(call: Call):
     summary="Median time customers spend in each status",
     query=s.TimeQuery,
     response=s.TimeInStatus,
+    replica=True,
     tags=TAGS,
 )
 def time_in_status_(call: Call):
@@ -59,6 +68,7 @@ def time_in_status_(call: Call):
     summary="The filtered customer list as CSV",
     query=s.CsvQuery,
     content_type="text/csv",
+    replica=True,
     tags=TAGS,
 )
 def csv_(call: Call):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from functools import wraps
 
@@ -71,6 +72,27 @@ def engine():
     from plugin.app import hub
 
     return hub().engine
+
+
+FRESH_FOR = 5.0  # seconds after a visitor's change during which their pages read the primary
+
+
+def read_engine():
+    """Where console pages read: the replica (STATUSHUB_READ_DATABASE_URL) when there is one, except
+    for a few seconds after this visitor changed something, so they see their own change at once
+    however far the replica lags (SPEC §8)."""
+    from plugin.app import hub
+
+    if session.get("fresh_until", 0) > time.time():
+        return hub().engine
+    return hub().replica
+
+
+@bp.after_request
+def remember_own_change(response):
+    if request.method == "POST" and response.status_code < 400 and "sid" in session:
+        session["fresh_until"] = time.time() + FRESH_FOR
+    return response
 
 
 def command(conn: Connection) -> CommandContext:

@@ -9,7 +9,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, select
 
 from plugin.app.console import bp
-from plugin.app.console.auth import command, engine, safe_back, visitor
+from plugin.app.console.auth import command, engine, read_engine, safe_back, visitor
 from plugin.customers.naming import resolve_customer
 from plugin.customers.queries import statuses_of
 from plugin.customers.read_model import priority_queue
@@ -62,7 +62,7 @@ def board():
     me = visitor()
     wanted = request.args.get("status", "")
     page = _page(request.args.get("page", "0"))
-    with reading(engine()) as conn:
+    with reading(read_engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         status = catalog.resolve(wanted, manual=False) if wanted else None
         counts = customers_per_status(conn, catalog)

@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, select
 
 from plugin.app.console import bp
-from plugin.app.console.auth import command, engine, safe_back, visitor
+from plugin.app.console.auth import command, engine, read_engine, safe_back, visitor
 from plugin.customers.activities import INTERACTIONS, log_activity, resolve_interaction, resolve_outcome
 from plugin.customers.queries import customer_row
 from plugin.customers.read_model import current_statuses, linked_warnings
@@ -83,7 +83,7 @@ def customers_root():
 @bp.get("/customers/<int:customer_id>")
 def customer(customer_id: int):
     me = visitor()
-    with reading(engine()) as conn:
+    with reading(read_engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         row = customer_row(conn, me.workspace_id, customer_id)
         statuses = current_statuses(conn, catalog, customer_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 
 from plugin.app.console import bp
-from plugin.app.console.auth import admin_only, engine, visitor
+from plugin.app.console.auth import admin_only, engine, read_engine, visitor
 from plugin.customers.naming import resolve_customer
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import StatushubError
@@ -55,7 +55,7 @@ def try_message(conn, catalog: Catalog, region: str, text: str, ref: str) -> dic
 def intents():
     me = visitor()
     tried = None
-    with reading(engine()) as conn:
+    with reading(read_engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         packs = workspace_packs(conn, me.workspace_id)
         overrides = workspace_overrides(conn, me.workspace_id)

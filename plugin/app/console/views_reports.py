@@ -12,7 +12,7 @@ from flask import Response, render_template, request
 from sqlalchemy import Connection
 
 from plugin.app.console import bp
-from plugin.app.console.auth import engine, visitor
+from plugin.app.console.auth import read_engine, visitor
 from plugin.app.console.charts import bar_chart
 from plugin.customers.reports import csv_writer, customers_per_status, spreadsheet_safe, time_in_status
 from plugin.customers.reports import transitions as report_transitions
@@ -72,7 +72,7 @@ def _counts_rows(catalog: Catalog, counts: dict[int, int]) -> list[tuple]:
 def reports():
     me = visitor()
     start, end = period()
-    with reading(engine()) as conn:
+    with reading(read_engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         counts = _counts_rows(catalog, customers_per_status(conn, catalog))
         moves = transitions(conn, catalog, start, end)
@@ -121,7 +121,7 @@ def report_csv(kind: str):
     start, end = period()
     out = io.StringIO()
     writer = csv_writer(out)
-    with reading(engine()) as conn:
+    with reading(read_engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         if kind == "counts":
             writer.writerow(["track", "status", "label", "archived", "customers"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 
 from plugin.app.console import bp
-from plugin.app.console.auth import admin_only, engine, visitor
+from plugin.app.console.auth import admin_only, engine, read_engine, visitor
 from plugin.customers.reports import customers_per_status
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
@@ -36,7 +36,7 @@ def _fields(form) -> dict:
 @admin_only
 def statuses():
     me = visitor()
-    with reading(engine()) as conn:
+    with reading(read_engine()) as conn:
         catalog = load_catalog(conn, me.workspace_id)
         counts = customers_per_status(conn, catalog)
     return render_template(
