@@ -11,6 +11,7 @@ from plugin.cli.output import json_option, print_json, read_only, table, unit_of
 from plugin.domain.clock import utcnow
 from plugin.domain.templates import DEFAULT_TEMPLATE, TEMPLATES
 from plugin.store.schema import ApiToken, Customer, Workspace, table_of
+from plugin.workspace import chatwoot
 from plugin.workspace.credentials import change_credentials, credentials_shown
 from plugin.workspace.twilio_senders import add_sender, remove_sender, senders
 from plugin.workspace.workspaces import create_token, create_workspace, get_workspace, revoke_token
@@ -94,12 +95,20 @@ def _channels(twilio, webchat_secret, slack_team) -> list[str]:
 @click.option("--webchat-secret", metavar="W", help="Write-only: never shown back.")
 @click.option("--slack-team", metavar="T")
 @click.option("--slack-bot-token", metavar="B", help="Write-only: never shown back.")
+@click.option(
+    "--chatwoot-api-token", metavar="T", help="Rotate the Chatwoot connection's access token (write-only)."
+)
+@click.option(
+    "--chatwoot-webhook-secret", metavar="S", help="Rotate the Chatwoot webhook's secret (write-only)."
+)
 @json_option
-def edit(slug, add, remove, as_json, **credentials) -> None:
+def edit(slug, add, remove, as_json, chatwoot_api_token, chatwoot_webhook_secret, **credentials) -> None:
     """Changes a business's Twilio senders and channel credentials (a rotated token takes effect at
     once; an empty value clears one). Secrets are never printed."""
     changes = {name: value for name, value in credentials.items() if value is not None}
-    if not (add or remove or changes):
+    if not (
+        add or remove or changes or chatwoot_api_token is not None or chatwoot_webhook_secret is not None
+    ):
         raise click.UsageError(
             "nothing to change: give --add-twilio-sender, --remove-twilio-sender or a credential"
         )
@@ -109,6 +118,9 @@ def edit(slug, add, remove, as_json, **credentials) -> None:
         added = [add_sender(conn, ws.id, raw, region, utcnow()) for raw in add]
         removed = [remove_sender(conn, ws.id, raw, region) for raw in remove]
         changed = change_credentials(conn, ws.id, changes)
+        changed += chatwoot.rotate(
+            conn, ws.id, api_token=chatwoot_api_token, webhook_secret=chatwoot_webhook_secret, now=utcnow()
+        )
         document = {"slug": ws.slug, "twilio_senders": senders(conn, ws.id)} | credentials_shown(conn, ws.id)
     if as_json:
         print_json(document)

@@ -126,6 +126,44 @@ def connect(
     bump_catalog(conn, workspace_id)
 
 
+def rotate(
+    conn: Connection,
+    workspace_id: int,
+    *,
+    api_token: str | None = None,
+    webhook_secret: str | None = None,
+    now: datetime,
+) -> list[str]:
+    """Replaces the connection's API token and/or webhook secret (a leaked one rotated: the next
+    delivery signed with the old secret is refused). Returns the names of what changed; raises when the
+    workspace has no connection or a value is empty or too long."""
+    values: dict[str, object] = {}
+    if api_token is not None:
+        if not api_token.strip() or len(api_token) > 256:
+            raise InvalidConnection(
+                "the API token is required (up to 256 characters)", field="chatwoot_api_token"
+            )
+        values["api_token"] = api_token.strip()
+    if webhook_secret is not None:
+        if not webhook_secret or len(webhook_secret) > 256:
+            raise InvalidConnection(
+                "the webhook secret is required (up to 256 characters)", field="chatwoot_webhook_secret"
+            )
+        values["webhook_secret"] = webhook_secret
+    if not values:
+        return []
+    changed = conn.execute(
+        update(CW).where(CW.c.workspace_id == workspace_id).values(**values, updated_at=now)
+    ).rowcount
+    if not changed:
+        raise InvalidConnection(
+            "this workspace has no Chatwoot connection: run `statushub chatwoot connect` first",
+            field="chatwoot",
+        )
+    bump_catalog(conn, workspace_id)
+    return ["chatwoot_" + name for name in values]
+
+
 def set_webhook(conn: Connection, workspace_id: int, webhook_id: int, secret: str, now: datetime) -> None:
     """Records the account webhook `--register` created and the secret Chatwoot gave it."""
     conn.execute(

@@ -220,3 +220,34 @@ def test_attachment_only_api_message_is_stored(client, engine):
     answer = post(client, document)
     assert answer.status_code == 200
     assert identities(engine) == {"chatwoot:1/43", "sms:+447700900123"}
+
+
+def test_a_rotated_webhook_secret_takes_effect_at_once_and_is_never_shown(db_url, client, engine):
+    """`workspace edit --chatwoot-webhook-secret` (SPEC §11 credentials): the old secret is refused at the
+    next delivery, the new one accepted, and neither the command's output nor `workspace list` shows it."""
+    from click.testing import CliRunner
+
+    from plugin.cli import main
+
+    env = {"STATUSHUB_DATABASE_URL": db_url, "STATUSHUB_WORKSPACE": None}
+    result = CliRunner().invoke(
+        main, ["workspace", "edit", "acme", "--chatwoot-webhook-secret", "rotated-secret-42", "--json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    listed = CliRunner().invoke(main, ["workspace", "list", "--json"], env=env)
+    assert "rotated-secret-42" not in result.output + listed.output
+    assert post(client, payload("message_created.incoming_whatsapp")).status_code == 401
+    assert post(client, payload("message_created.incoming_whatsapp"), secret="rotated-secret-42").status_code == 200
+
+
+def test_rotating_without_a_connection_or_to_an_empty_secret_fails_and_changes_nothing(db_url, engine, workspace):
+    from click.testing import CliRunner
+
+    from plugin.cli import main
+
+    env = {"STATUSHUB_DATABASE_URL": db_url, "STATUSHUB_WORKSPACE": None}
+    empty = CliRunner().invoke(main, ["workspace", "edit", "acme", "--chatwoot-webhook-secret", ""], env=env)
+    assert empty.exit_code != 0 and "webhook secret" in empty.output
+    CliRunner().invoke(main, ["chatwoot", "disconnect", "--workspace", "acme"], env=env)
+    alone = CliRunner().invoke(main, ["workspace", "edit", "acme", "--chatwoot-api-token", "t0k"], env=env)
+    assert alone.exit_code != 0 and "chatwoot connect" in alone.output
