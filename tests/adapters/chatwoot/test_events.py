@@ -231,16 +231,23 @@ def test_a_rotated_webhook_secret_takes_effect_at_once_and_is_never_shown(db_url
 
     env = {"STATUSHUB_DATABASE_URL": db_url, "STATUSHUB_WORKSPACE": None}
     result = CliRunner().invoke(
-        main, ["workspace", "edit", "acme", "--chatwoot-webhook-secret", "rotated-secret-42", "--json"], env=env
+        main,
+        ["workspace", "edit", "acme", "--chatwoot-webhook-secret", "rotated-secret-42", "--json"],
+        env=env,
     )
     assert result.exit_code == 0, result.output
     listed = CliRunner().invoke(main, ["workspace", "list", "--json"], env=env)
     assert "rotated-secret-42" not in result.output + listed.output
     assert post(client, payload("message_created.incoming_whatsapp")).status_code == 401
-    assert post(client, payload("message_created.incoming_whatsapp"), secret="rotated-secret-42").status_code == 200
+    assert (
+        post(client, payload("message_created.incoming_whatsapp"), secret="rotated-secret-42").status_code
+        == 200
+    )
 
 
-def test_rotating_without_a_connection_or_to_an_empty_secret_fails_and_changes_nothing(db_url, engine, workspace):
+def test_rotating_without_a_connection_or_to_an_empty_secret_fails_and_changes_nothing(
+    db_url, engine, workspace
+):
     from click.testing import CliRunner
 
     from plugin.cli import main
