@@ -22,6 +22,7 @@ from plugin.automation.chatwoot_sync import SCOPE
 from plugin.customers.naming import customer_name
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
+from plugin.domain.json_body import json_object
 from plugin.engine import Recorded, receive_from_contact
 from plugin.workspace.chatwoot import inbound_account
 
@@ -136,22 +137,6 @@ def _delivery_id(value: str | None) -> str | None:
 
 
 def _document(raw: bytes) -> dict:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise StatushubError("the body is not UTF-8 text", field="body") from None
-    try:
-        # No per-object hook: a Chatwoot body has dozens of objects; the strings the hub keeps are
-        # made storable where they are read (parse.py, MessageEvent).
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StatushubError(
-            f"the body is not JSON: {exc.msg} at character {exc.pos}", field="body"
-        ) from None
-    except (ValueError, RecursionError):
-        raise StatushubError(
-            "the body is not JSON this hub can read (nested too deeply)", field="body"
-        ) from None
-    if not isinstance(document, dict):
-        raise StatushubError("the body must be a JSON object", field="body")
-    return document
+    # No per-object hook: a Chatwoot body has dozens of objects; the strings the hub keeps are made
+    # storable where they are read (parse.py, MessageEvent).
+    return json_object(raw)

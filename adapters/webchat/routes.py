@@ -21,6 +21,7 @@ from plugin.customers.naming import customer_name
 from plugin.domain import signatures
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
+from plugin.domain.json_body import json_object
 from plugin.engine import Recorded, receive_once
 from plugin.workspace.accounts import webchat_account
 
@@ -99,21 +100,4 @@ def events():
 
 
 def _document(raw: bytes) -> dict:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise StatushubError("the body is not UTF-8 text", field="body") from None
-    try:
-        document = json.loads(text, object_pairs_hook=storable_object)
-    except json.JSONDecodeError as exc:
-        raise StatushubError(
-            f"the body is not JSON: {exc.msg} at character {exc.pos}", field="body"
-        ) from None
-    except (ValueError, RecursionError):
-        # Absurdly deep nesting exhausts the parser's stack: still just a bad body.
-        raise StatushubError(
-            "the body is not JSON this hub can read (nested too deeply)", field="body"
-        ) from None
-    if not isinstance(document, dict):
-        raise StatushubError("the body must be a JSON object", field="body")
-    return document
+    return json_object(raw, storable_object)
