@@ -6,8 +6,9 @@ import zoneinfo
 
 from sqlalchemy import delete, select, update
 
-from plugin.app.api import schemas as s
+from plugin.app.api import admin_schemas as s
 from plugin.app.api.endpoint import Call, route
+from plugin.app.api.schemas import Ok
 from plugin.domain.clock import aware, utcnow
 from plugin.domain.errors import NotFound, StatushubError
 from plugin.store.schema import ApiToken, SlackAdmin, Workspace
@@ -71,7 +72,7 @@ def create(call: Call):
     "DELETE",
     summary="Revoke a token at once",
     role="admin",
-    response=s.Ok,
+    response=Ok,
     write=True,
     tags=TAGS,
 )
