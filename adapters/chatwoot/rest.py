@@ -40,20 +40,19 @@ class Client:
 
     def call(self, method: str, path: str, body: dict | None = None) -> requests.Response:
         try:
-            answer = self.http.request(
+            answer = public_urls.call(
+                self.http,
                 method,
                 self.account.api(path),
                 json=body,
                 headers={"api_access_token": self.account.api_token, "Accept": "application/json"},
                 timeout=TIMEOUT,
-                allow_redirects=False,
             )
-        except public_urls.NotPublic:
-            raise Undeliverable("refused: the Chatwoot URL does not lead to a public address") from None
-        except requests.Timeout:
-            raise ChatwootUnavailable(f"Chatwoot did not answer in {TIMEOUT} s") from None
-        except requests.RequestException:
-            # Never the exception's text: it tells which ports are open and what answers on them.
+        except public_urls.Unreachable as failed:
+            if failed.kind == "refused":
+                raise Undeliverable("refused: the Chatwoot URL does not lead to a public address") from None
+            if failed.kind == "timeout":
+                raise ChatwootUnavailable(f"Chatwoot did not answer in {TIMEOUT} s") from None
             raise ChatwootUnavailable("connection to Chatwoot failed") from None
         if answer.status_code in (401, 403):
             raise Undeliverable(f"Chatwoot refused the API token ({answer.status_code}): {_reason(answer)}")

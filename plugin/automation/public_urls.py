@@ -106,3 +106,25 @@ def session(*, allow_private: bool) -> requests.Session:
         s.mount("http://", adapter)
         s.mount("https://", adapter)
     return s
+
+
+class Unreachable(Exception):
+    """A call that got no answer; `kind` is "refused" (the URL leads to a private address: retrying
+    cannot help), "timeout" or "connection". The message never carries the exception's text, which
+    would tell which ports are open and what answers on them."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def call(http: requests.Session, method: str, url: str, *, timeout: float, **kwargs) -> requests.Response:
+    """`http.request` without redirects, its failures as `Unreachable` with a message safe to store."""
+    try:
+        return http.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+    except NotPublic:
+        raise Unreachable("refused: the URL does not lead to a public address", "refused") from None
+    except requests.Timeout:
+        raise Unreachable(f"no answer in {timeout:g} s", "timeout") from None
+    except requests.RequestException:
+        raise Unreachable("connection failed", "connection") from None

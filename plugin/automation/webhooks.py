@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlparse
 
-import requests
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from plugin.automation import public_urls
@@ -167,20 +166,16 @@ def send_webhook(engine: Engine, job: Job, *, allow_private: bool = False) -> No
     ).encode()
     try:
         with public_urls.session(allow_private=allow_private) as http:
-            answer = http.post(
+            answer = public_urls.call(
+                http,
+                "POST",
                 url,
                 data=body,
                 headers={"Content-Type": "application/json", "X-Statushub-Signature": sign(secret, body)},
                 timeout=TIMEOUT,
-                allow_redirects=False,
             )
-    except public_urls.NotPublic:
-        raise DeliveryFailed("refused: the URL does not lead to a public address") from None
-    except requests.Timeout:
-        raise DeliveryFailed(f"no answer in {TIMEOUT} s") from None
-    except requests.RequestException:
-        # Never the exception's text: it tells which ports are open and what answers on them.
-        raise DeliveryFailed("connection failed") from None
+    except public_urls.Unreachable as failed:
+        raise DeliveryFailed(str(failed)) from None
     if not 200 <= answer.status_code < 300:
         raise DeliveryFailed(f"receiver answered {answer.status_code}")
 
