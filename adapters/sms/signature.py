@@ -8,11 +8,18 @@ X-Forwarded-* count; the raw headers, whose leftmost value the client chooses, a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hmac
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
-from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
-from werkzeug.datastructures import Headers
+from twilio.request_validator import (
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    add_port,
+    get_signature_algorithm,
+    remove_port,
+)
+from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.wrappers import Request
 
 from plugin.app.settings import Settings
@@ -31,9 +38,39 @@ def signed_url(request: Request, settings: Settings) -> str:
 
 
 def is_signed(auth_token: str | None, url: str, form: Mapping, headers: Mapping | Headers) -> bool:
-    """True when X-Twilio-Signature matches; `form` is the MultiDict, so repeated keys count too."""
+    """True when X-Twilio-Signature matches; `form` is the MultiDict, so repeated keys count too.
+
+    Twilio signs the URL it called, with or without the scheme's default port (`:443`): its
+    `RequestValidator.validate` computes both signatures on every request. The URL as it is rebuilt
+    here is tried first and the other form only when that one does not match, with the library's own
+    `compute_signature`, so a genuine request costs one HMAC."""
     signature = headers.get("X-Twilio-Signature")
     if not signature or not auth_token:
         return False
     algorithm = get_signature_algorithm(headers.get(SIGNATURE_SETTINGS_HEADER))
-    return RequestValidator(auth_token).validate(url, form, signature, algorithm)
+    validator = RequestValidator(auth_token)
+    params = _Params(form.lists() if isinstance(form, MultiDict) else ((k, [v]) for k, v in form.items()))
+    expected = signature.encode()
+    for candidate in _as_signed(url):
+        try:
+            computed = validator.compute_signature(candidate, params, algorithm)
+        except ValueError:  # an algorithm this twilio does not know: validate() logs it, answers False
+            return validator.validate(url, form, signature, algorithm)
+        if hmac.compare_digest(computed.encode(), expected):
+            return True
+    return False
+
+
+def _as_signed(url: str) -> Iterator[str]:
+    """The URL as given, then with its port the other way (added if absent, removed if present)."""
+    yield url
+    parsed = urlsplit(url)
+    yield remove_port(parsed) if parsed.port else add_port(parsed)
+
+
+class _Params(dict):
+    """The form's values per name, in the shape `compute_signature` reads first (`getall`): a werkzeug
+    MultiDict has no `getall`, so the library would raise and catch AttributeError for every field."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]

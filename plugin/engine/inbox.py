@@ -95,6 +95,13 @@ def receive_once(
     return body, False
 
 
+def remembered_answer(conn: Connection, workspace_id: int, scope: str, key: str) -> str | None:
+    """The answer remembered for a delivery already received, or None. Asked before the unit of work
+    begins, it is a read that takes no write lock (SQLite): a repeat never waits for the writers."""
+    first = remembered(conn, workspace_id, scope, key)
+    return first[1] if first is not None else None
+
+
 def first_delivery(conn: Connection, workspace_id: int, scope: str, key: str, now: datetime) -> bool:
     """True the first time `(scope, key)` is delivered (a Slack button press, a modal), remembered in
     the caller's transaction with the change it makes; False for a repeat, which must change nothing."""

@@ -1,24 +1,33 @@
-"""Idempotent deliveries: the first answer to an event id or Idempotency-Key, replayed to duplicates."""
+"""Idempotent deliveries: the first answer to an event id or Idempotency-Key, replayed to duplicates.
+
+Both statements are prebuilt (STYLE §11): they run on every web chat, Slack and API delivery. Run
+before the caller's unit of work begins, `remembered` is a plain read that takes no write lock on
+SQLite; the unit of work's `remember` is what settles a race (the loser fails on the primary key).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
+from plugin.store.prepared import Prepared
 from plugin.store.schema import Delivery, table_of
 
 D = table_of(Delivery)
 
+_REMEMBERED = Prepared(
+    select(D.c.status_code, D.c.body).where(
+        D.c.workspace_id == bindparam("w"), D.c.scope == bindparam("s"), D.c.key == bindparam("k")
+    )
+)
+_REMEMBER = Prepared(insert(D))
+
 
 def remembered(conn: Connection, workspace_id: int, scope: str, key: str) -> tuple[int, str] | None:
     """The stored answer to a delivery already handled, or None."""
-    row = conn.execute(
-        select(D.c.status_code, D.c.body).where(
-            D.c.workspace_id == workspace_id, D.c.scope == scope, D.c.key == key
-        )
-    ).first()
-    return (row.status_code, row.body) if row else None
+    row = _REMEMBERED.first(conn, {"w": workspace_id, "s": scope, "k": key})
+    return (row[0], row[1]) if row else None
 
 
 def remember(
@@ -26,8 +35,8 @@ def remember(
 ) -> None:
     """Stores the answer in the same transaction as the work it answers for. A concurrent duplicate
     fails on the primary key and its transaction rolls back, so the work happens once."""
-    conn.execute(
-        insert(D),
+    _REMEMBER.rows(
+        conn,
         {
             "workspace_id": workspace_id,
             "scope": scope,

@@ -90,13 +90,26 @@ def init_metrics(app: Flask) -> None:
     def started():
         g.metrics_started = time.perf_counter()
 
+    # Each (route, method, status) looks its two series up once: `labels()` takes a lock and builds
+    # a key on every call, on every webhook. The keys come from fixed sets, so this stays small.
+    series: dict[tuple[str, str, int], tuple] = {}
+
     @app.after_request
     def count(response):
-        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        method = request.method if request.method in METHODS else "other"
-        requests.labels(rule, method, str(response.status_code)).inc()
-        if hasattr(g, "metrics_started"):
-            latency.labels(rule).observe(time.perf_counter() - g.metrics_started)
+        rule = request.url_rule
+        method = request.method
+        key = (
+            rule.rule if rule is not None else "unmatched",
+            method if method in METHODS else "other",
+            response.status_code,
+        )
+        found = series.get(key)
+        if found is None:
+            found = series[key] = (requests.labels(key[0], key[1], str(key[2])), latency.labels(key[0]))
+        found[0].inc()
+        started = g.get("metrics_started")
+        if started is not None:
+            found[1].observe(time.perf_counter() - started)
         return response
 
     token = app.extensions["statushub"].settings.metrics_token

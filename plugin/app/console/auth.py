@@ -31,7 +31,15 @@ OPEN_ENDPOINTS = {"console.signin", "console.static"}
 
 
 class ConsoleSessions(SecureCookieSessionInterface):
-    """Flask's signed cookie, marked Secure exactly when the request came over https."""
+    """Flask's signed cookie, marked Secure exactly when the request came over https. Only the
+    console has sessions: every other route (webhooks, the API) gets Flask's null session without a
+    cookie being read or a serializer built, and nothing is saved for it."""
+
+    def open_session(self, app: Flask, request):
+        path = self.get_cookie_path(app)
+        if not request.path.startswith(path):
+            return None  # Flask then makes its null session, which is never saved
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or bool(app.config.get("SESSION_COOKIE_SECURE"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import HMAC_SHA256, SIGNATURE_SETTINGS_HEADER, RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from adapters.sms.signature import is_signed
 from plugin.app import create_app
@@ -29,6 +30,36 @@ def test_twilio_signature_known_answer():
     assert is_signed("12345", KNOWN_URL, KNOWN_PARAMS, {"X-Twilio-Signature": KNOWN_SIGNATURE})
     assert not is_signed("12346", KNOWN_URL, KNOWN_PARAMS, {"X-Twilio-Signature": KNOWN_SIGNATURE})
     assert not is_signed("12345", KNOWN_URL, KNOWN_PARAMS, {})
+
+
+def test_the_port_twilio_signed_with_or_without_is_accepted_either_way():
+    """Twilio may sign the URL with the scheme's default port or without it (twilio-python's validate
+    tries both); the hub's rebuilt URL is tried first, the other form only on a mismatch."""
+    bare, with_port = (
+        "https://hooks.example.com/sms/twilio/inbound",
+        "https://hooks.example.com:443/sms/twilio/inbound",
+    )
+    form = MultiDict([("From", "+14155550101"), ("Body", "hi"), ("MediaUrl0", "a"), ("MediaUrl0", "b")])
+    for signed, rebuilt in ((with_port, bare), (bare, with_port), (bare, bare)):
+        signature = RequestValidator("tok").compute_signature(signed, form)
+        assert is_signed("tok", rebuilt, form, {"X-Twilio-Signature": signature})
+    signature = RequestValidator("tok").compute_signature(bare, form)
+    assert not is_signed(
+        "tok", bare, MultiDict([("From", "+14155550101"), ("Body", "hi")]), {"X-Twilio-Signature": signature}
+    )
+    assert not is_signed(
+        "tok", "https://hooks.example.com/sms/other", form, {"X-Twilio-Signature": signature}
+    )
+
+
+def test_a_sharedkey_sha256_signature_is_checked_with_its_algorithm():
+    url, form = "https://hooks.example.com/sms/twilio/inbound", {"Body": "hola", "From": "+5215512345678"}
+    sha256 = RequestValidator("shared").compute_signature(url, form, HMAC_SHA256)
+    settings = {SIGNATURE_SETTINGS_HEADER: "key=webhooks_sharedkey_x,algorithm=HMAC_SHA256"}
+    assert is_signed("shared", url, form, {"X-Twilio-Signature": sha256, **settings})
+    assert not is_signed("shared", url, form, {"X-Twilio-Signature": sha256})  # read as SHA-1: no match
+    unknown = {SIGNATURE_SETTINGS_HEADER: "key=webhooks_sharedkey_x,algorithm=HMAC_MD5"}
+    assert not is_signed("shared", url, form, {"X-Twilio-Signature": sha256, **unknown})
 
 
 def test_public_url_behind_a_tls_proxy_is_what_twilio_signed(db_url, engine, workspace):
