@@ -1,4 +1,4 @@
-"""Gunicorn settings that production and bench/ingest.py share; gunicorn reads this file from the
+"""Gunicorn settings that production and the benches in bench/ share; gunicorn reads this file from the
 directory it starts in. Run: gunicorn -k sync -w 2 'plugin.app:create_app()' (STYLE §11)."""
 
 import gc

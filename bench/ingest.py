@@ -1,57 +1,47 @@
-"""Ingest benchmark (run by hand): signed Twilio inbound webhooks against gunicorn, SQLite then PostgreSQL.
+"""Webhook ingest benchmark (run by hand): the hub's webhooks beside bare Flask and beside their floor.
 
-    .venv/bin/python bench/ingest.py [--requests 3000] [--clients 4] [--rounds 3] [--paced-seconds 6]
+    .venv/bin/python bench/ingest.py [--pg] [--workers 2,5] [--seconds 3] [--rounds 3] [--connections 8]
 
-For each backend it starts `gunicorn 'plugin.app:create_app()'` (sync, 2 workers) on a free loopback
-port, measures bare /healthz and the full inbound path with the same multi-process client, prints req/s,
-p50/p99 and the ratio full/healthz, then p99 at half the full-path maximum rate (a paced client, latency
-measured from each request's scheduled time so a stall is not hidden). Bounded: it stops by itself.
-Targets (STYLE §11): full path >= 40% of /healthz; p99 < 100 ms at half rate.
+The product owner's measure is ../shared/perf/ingest.py; this bench is its shape (bench/wrkload.py:
+gunicorn sync, wrk with 1 thread and 8 connections replaying signed requests once each, interleaved
+rounds) with one row it lacks, the floor. For SQLite (and PostgreSQL with --pg), at each gunicorn
+worker count of --workers (default 2 and the recommended 2 x cores + 1):
 
-On a two-core machine the client, the server and the database share the CPU, so anything else running
-moves the rates. The two measures alternate for `--rounds` rounds and the best round of each is kept;
-beside the rates it prints the CPU each request cost the gunicorn workers and the database server
-(from /proc), which other load does not move.
+  healthz  bare Flask GET /healthz (bench/bare_flask.py)
+  webchat  statushub POST /webchat/events (500 visitors, 70 % inbound)
+  twilio   statushub POST /sms/twilio/inbound (500 senders, signed by twilio's RequestValidator)
+  floor    bench/floors.py: the least a durable Twilio webhook does, same server, same database kind
+
+It prints each row's median rate, p50/p99, and CPU per request (gunicorn workers, with --pg also the
+PostgreSQL server's), then the ratios: webchat and twilio over healthz (the harness's), and twilio
+over its floor (the fair anchor when the machine, not the hub, bounds the rate). Each server set is
+fresh: new databases, a workspace made through the library. Loopback only; it stops what it started.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import multiprocessing
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
-from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bench.traffic import Secrets, Traffic  # noqa: E402
+from bench.wrkload import PG_ADMIN, Slicer, children, free_port, need_wrk, start, stop  # noqa: E402
 from plugin.domain.clock import utcnow  # noqa: E402
 from plugin.store.db import make_engine, transaction, upgrade  # noqa: E402
 from plugin.workspace.workspaces import create_workspace  # noqa: E402
 
-PG_ADMIN = os.environ.get("STATUSHUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-TOKEN = "bench-auth-token"
-ACCOUNT = "AC" + "be" * 16
-NUMBER = "+15550009999"
-CUSTOMERS = 400  # distinct senders: some new customers, mostly returning ones, as real traffic
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SECRETS = Secrets()
 
 
 def prepare(url: str) -> None:
@@ -60,148 +50,39 @@ def prepare(url: str) -> None:
     with transaction(engine) as conn:
         create_workspace(
             conn,
-            "bench",
-            twilio_account_sid=ACCOUNT,
-            twilio_auth_token=TOKEN,
-            twilio_number=NUMBER,
+            SECRETS.slug,
+            webchat_secret=SECRETS.webchat,
+            twilio_account_sid=SECRETS.twilio_account,
+            twilio_auth_token=SECRETS.twilio_token,
+            twilio_number=SECRETS.twilio_number,
             now=utcnow(),
         )
     engine.dispose()
 
 
-def start_server(url: str, port: int, app: str = "plugin.app:create_app()") -> subprocess.Popen:
-    env = {**os.environ, "STATUSHUB_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    env.pop("STATUSHUB_PUBLIC_URL", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-k",
-            "sync",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start: " + (server.stderr.read() or b"").decode()[-2000:])
+class Databases:
+    """Fresh databases for one server set: SQLite files in `work`, or PostgreSQL databases dropped after."""
 
+    def __init__(self, pg: bool, work: Path) -> None:
+        self.pg, self.work, self.made = pg, work, []
+        self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT") if pg else None
 
-def inbound_requests(port: int, run: str, count: int) -> list[tuple[str, str, bytes, dict]]:
-    """Signed inbound webhooks, built before the clock starts: signing is Twilio's cost, not ours."""
-    validator = RequestValidator(TOKEN)
-    url = f"http://127.0.0.1:{port}/sms/twilio/inbound"
-    out = []
-    for i in range(count):
-        form = {
-            "MessageSid": f"SM{run}{i:08d}",
-            "AccountSid": ACCOUNT,
-            "From": f"+1555300{i % CUSTOMERS:04d}",
-            "To": NUMBER,
-            "Body": ("how much is the blue one?", "hi there", "ok thanks", "can I pay by card?")[i % 4],
-            "NumMedia": "0",
-        }
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": validator.compute_signature(url, form),
-        }
-        out.append(("POST", "/sms/twilio/inbound", urlencode(form).encode(), headers))
-    return out
+    def new(self, name: str) -> str:
+        if self.admin is None:
+            return f"sqlite:///{self.work / (name + '.db')}"
+        db = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db}"'))
+        self.made.append(db)
+        return PG_ADMIN.rsplit("/", 1)[0] + "/" + db
 
-
-def health_requests(count: int) -> list[tuple[str, str, bytes, dict]]:
-    return [("GET", "/healthz", b"", {})] * count
-
-
-def _client(args) -> tuple[list[float], int]:
-    port, requests, interval, start_at = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    latencies, errors = [], 0
-    for n, (method, path, body, headers) in enumerate(requests):
-        scheduled = None
-        if interval:
-            scheduled = start_at + n * interval
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-        began = time.perf_counter()
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                errors += 1
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-        except OSError:
-            errors += 1
-            conn.close()
-        ended = time.perf_counter()
-        latencies.append(ended - (scheduled if scheduled is not None else began))
-    return latencies, errors
-
-
-def load(port: int, requests: list, clients: int, rate: float | None = None) -> dict:
-    """Sends `requests` split over `clients` processes, flat out or paced at `rate` req/s in total."""
-    shares = [requests[i::clients] for i in range(clients)]
-    interval = clients / rate if rate else 0.0
-    with multiprocessing.get_context("fork").Pool(clients) as pool:
-        start_at = time.perf_counter() + 0.2
-        began = time.perf_counter()
-        results = pool.map(_client, [(port, share, interval, start_at) for share in shares])
-        elapsed = time.perf_counter() - began - (0.2 if rate else 0.0)
-    latencies = sorted(lat for lats, _ in results for lat in lats)
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "errors": sum(e for _, e in results),
-        "n": len(latencies),
-    }
-
-
-def line(name: str, r: dict) -> str:
-    text = f"  {name:<28} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   errors {r['errors']}/{r['n']}"
-    if "server_us" in r:
-        text += f"   CPU/request: workers {r['server_us']:5.0f} us"
-        if r["db_us"]:
-            text += f", database {r['db_us']:5.0f} us"
-    return text
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (Linux /proc); gone processes count nothing."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, IndexError):
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+    def drop(self) -> None:
+        if self.admin is None:
+            return
+        with self.admin.connect() as conn:
+            for db in self.made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        self.admin.dispose()
 
 
 def postgres_pids() -> list[int]:
@@ -209,87 +90,85 @@ def postgres_pids() -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def measured(port: int, requests: list, clients: int, workers: list[int], database: bool) -> dict:
-    """One load run, with the CPU it cost the workers (and the database server) per request."""
-    db = postgres_pids() if database else []
-    before, db_before = cpu_seconds(workers), cpu_seconds(db)
-    result = load(port, requests, clients)
-    result["server_us"] = (cpu_seconds(workers) - before) / result["n"] * 1e6
-    result["db_us"] = (cpu_seconds(db) - db_before) / result["n"] * 1e6
-    return result
-
-
-def bench(backend: str, url: str, opts) -> None:
-    port = free_port()
-    server = start_server(url, port)
-    database = backend == "postgresql"
+def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
+    backend = "PostgreSQL" if opts.pg else "SQLite"
+    servers: list[subprocess.Popen] = []
     try:
-        workers = children(server.pid)
-        run = uuid.uuid4().hex[:6]
-        load(port, inbound_requests(port, run + "w", 200), opts.clients)  # warm-up: caches, first customers
-        healths, fulls = [], []
-        for n in range(opts.rounds):
-            healths.append(measured(port, health_requests(opts.requests), opts.clients, workers, database))
-            fulls.append(
-                measured(
-                    port, inbound_requests(port, f"{run}f{n}", opts.requests), opts.clients, workers, database
-                )
-            )
-        health = max(healths, key=lambda r: r["rps"])
-        full = max(fulls, key=lambda r: r["rps"])
-        half = full["rps"] / 2
-        paced_count = max(int(half * opts.paced_seconds), opts.clients)
-        paced = load(port, inbound_requests(port, run + "p", paced_count), opts.clients, rate=half)
+        ports = {name: free_port() for name in ("bare", "hub", "floor")}
+        hub_url, floor_url = dbs.new("hub"), dbs.new("floor")
+        prepare(hub_url)
+        prepare(floor_url)
+
+        def env(port: int, url: str) -> dict:
+            return {"STATUSHUB_DATABASE_URL": url, "STATUSHUB_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+
+        servers.append(start("bench.bare_flask:app", ports["bare"], {}, workers))
+        servers.append(start("plugin.app:create_app()", ports["hub"], env(ports["hub"], hub_url), workers))
+        servers.append(
+            start("bench.floors:floor_app()", ports["floor"], env(ports["floor"], floor_url), workers)
+        )
+        database = postgres_pids() if opts.pg else []
+        slicer = Slicer(work, opts.connections)
+        slicer.add("healthz", ports["bare"], "/healthz", None, children(servers[0].pid))
+        hub = children(servers[1].pid) + database
+        slicer.add("webchat", ports["hub"], "/webchat/events", Traffic("webchat", 1, SECRETS).build, hub)
+        twilio = Traffic("twilio", 2, SECRETS, f"http://127.0.0.1:{ports['hub']}")
+        slicer.add("twilio", ports["hub"], "/sms/twilio/inbound", twilio.build, hub)
+        floor = Traffic("twilio", 3, SECRETS, f"http://127.0.0.1:{ports['floor']}")
+        slicer.add(
+            "floor", ports["floor"], "/sms/twilio/inbound", floor.build, children(servers[2].pid) + database
+        )
+        print(f"{backend}, gunicorn -k sync -w {workers}:", flush=True)
+        runs = slicer.rounds(list(slicer.rows), opts.warmup, opts.seconds, opts.rounds)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-    ratio = full["rps"] / health["rps"]
-    print(f"{backend}: best of {opts.rounds} alternating rounds")
-    print("  rounds, req/s: healthz " + " ".join(f"{r['rps']:.0f}" for r in healths), end="")
-    print("; full path " + " ".join(f"{r['rps']:.0f}" for r in fulls))
-    print(line("GET /healthz", health))
-    print(line("POST /sms/twilio/inbound", full))
+        for server in servers:
+            stop(server)
+    rate = {name: statistics.median(r["rate"] for r in rows) for name, rows in runs.items()}
+    cpu = {name: statistics.median(r["cpu_ms"] for r in rows) for name, rows in runs.items()}
+    print(f"  {'row':8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>11}")
+    for name, rows in runs.items():
+        last = rows[-1]
+        print(
+            f"  {name:8} {rate[name]:>8,.0f} {last['p50_us'] / 1000:>7.1f} {last['p99_us'] / 1000:>7.1f} "
+            f"{cpu[name]:>11.2f}"
+        )
+
+    def ratio(a: str, b: str) -> str:
+        rounds = ", ".join(f"{x['rate'] / y['rate']:.2f}" for x, y in zip(runs[a], runs[b], strict=True))
+        return f"{a}/{b} {rate[a] / rate[b]:.2f} ({rounds})"
+
     print(
-        f"  full/healthz ratio           {ratio:8.3f}   (target >= 0.40: {'met' if ratio >= 0.4 else 'NOT met'})"
+        f"  ratios: {ratio('webchat', 'healthz')}; {ratio('twilio', 'healthz')}; {ratio('floor', 'healthz')}"
     )
-    print(line(f"paced at {half:.0f} req/s", paced))
-    print(
-        f"  p99 at half rate             {paced['p99']:8.1f} ms (target < 100 ms: {'met' if paced['p99'] < 100 else 'NOT met'})"
-    )
+    print(f"          {ratio('twilio', 'floor')}")
+    for note in dict.fromkeys(slicer.notes):
+        print("  note:", note)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--paced-seconds", type=float, default=6.0)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating healthz/full rounds; best kept")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    opts = parser.parse_args()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
+    p.add_argument("--workers", default=f"2,{2 * (os.cpu_count() or 1) + 1}")
+    p.add_argument("--seconds", type=float, default=3)
+    p.add_argument("--warmup", type=float, default=2)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--connections", type=int, default=8)
+    opts = p.parse_args()
+    need_wrk()
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     print(
-        f"{opts.requests} requests per measure, {opts.clients} client processes, gunicorn sync x2, loopback"
+        f"wrk -t1 -c{opts.connections}, {opts.rounds} interleaved rounds x {opts.seconds:.0f} s after "
+        f"{opts.warmup:.0f} s of warm-up per row; {os.cpu_count()} cores"
     )
-    if opts.backend in ("sqlite", "both"):
-        folder = tempfile.mkdtemp(prefix="statushub-bench-")
-        try:
-            url = f"sqlite:///{folder}/bench.db"
-            prepare(url)
-            bench("sqlite (WAL)", url, opts)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    if opts.backend in ("postgresql", "both"):
-        name = f"shub_bench_{os.getpid()}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-            prepare(url)
-            bench("postgresql", url, opts)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    try:
+        for workers in (int(w) for w in opts.workers.split(",")):
+            dbs = Databases(opts.pg, work)
+            try:
+                server_set(opts, dbs, workers, work)
+            finally:
+                dbs.drop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.ingest import free_port, start_server  # noqa: E402
+from bench.wrkload import free_port, start, stop  # noqa: E402
 from plugin.customers.naming import add_customer  # noqa: E402
 from plugin.domain.clock import utcnow  # noqa: E402
 from plugin.store.db import make_engine, reading, transaction, upgrade  # noqa: E402
@@ -131,7 +131,7 @@ def main() -> None:
         customer = add_customer(conn, load_catalog(conn, ws), "Bench Customer", [], "US", utcnow())
     os.environ.update({"SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_url + "/api/"})
     port = free_port()
-    server = start_server(url, port)
+    server = start("plugin.app:create_app()", port, {"STATUSHUB_DATABASE_URL": url})
     try:
         health = [timed(port, "GET", "/healthz")[0] for _ in range(args.requests)]
         warm = 4  # each worker's first requests load the catalog and the classifier: not timed
@@ -160,8 +160,7 @@ def main() -> None:
         print(f"Slack calls made after the answers: {SlowSlack.calls} of {2 * (args.requests + warm)}; "
               f"manual changes stored: {stored} of {args.requests + warm}")  # fmt: skip
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
         fake.shutdown()
         engine.dispose()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -20,6 +20,7 @@ from plugin.store.schema import (
     Status,
     StatusChange,
     Workspace,
+    outbox_lane,
     table_of,
 )
 
@@ -167,11 +168,14 @@ class Writes:
 
 
 def _alert(ws: int, customer_id: int, e: Entry, now: datetime) -> dict:
-    """Entering a status with `alert` queues a notification in the same transaction (the outbox)."""
+    """Entering a status with `alert` queues a notification in the same transaction (the outbox). The
+    row names its lane itself, so the insert runs as the prebuilt statement it is (a column default
+    computed in Python would send it through SQLAlchemy's executemany)."""
     return {
         "workspace_id": ws,
         "kind": "alert",
         "customer_id": customer_id,
+        "lane": outbox_lane("alert", customer_id, None),
         "payload": {
             "track": e.track,
             "from": e.from_status,
