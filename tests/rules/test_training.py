@@ -47,7 +47,7 @@ def test_no_match_examples_are_labelled_by_what_the_rules_make_of_them(shipped_m
 
 def test_three_corrections_of_a_new_phrase_flip_its_prediction(shipped_matcher, fitted):
     corpus = load_corpus("train")
-    phrase = "zorblax the quintuple bundle"
+    phrase = "zorblax the quintuple wibble"
     before, _ = fitted  # the same packs and corpus, without corrections
     assert before.predict(phrase).intent != "place_order"
     corrections = [(phrase, "place_order")] * 3
