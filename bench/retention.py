@@ -15,9 +15,7 @@ import argparse
 import http.client
 import multiprocessing as mp
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -31,6 +29,8 @@ sys.path.insert(0, str(ROOT))  # bench/rules.py would shadow the rules package
 from sqlalchemy import create_engine, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bench.wrkload import free_port, stop  # noqa: E402
+from bench.wrkload import start as start_gunicorn  # noqa: E402
 from plugin.automation.retention import prune  # noqa: E402
 from plugin.domain.clock import utcnow  # noqa: E402
 from plugin.engine import ensure_customers  # noqa: E402
@@ -87,26 +87,6 @@ def fill(url: str, customers: int, messages: int) -> None:
         )
         conn.execute(text("ANALYZE"))
     engine.dispose()
-
-
-def start_server(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "STATUSHUB_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    env.pop("STATUSHUB_PUBLIC_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "sync", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "plugin.app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    for _ in range(200):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start: " + (server.stderr.read() or b"").decode()[-2000:])
 
 
 def client(
@@ -210,10 +190,11 @@ def main() -> None:
         print(
             f"filled {args.messages} messages of {args.customers} customers in {time.perf_counter() - began:.0f} s"
         )
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = start_server(url, port)
+        port = free_port()
+        # Unset: the bench signs the URL it posts to, as Twilio signs the one it calls.
+        server = start_gunicorn(
+            "plugin.app:create_app()", port, {"STATUSHUB_DATABASE_URL": url, "STATUSHUB_PUBLIC_URL": None}
+        )
         quiet, _ = under_load(port, "q", args.rate, args.customers, args.clients, args.baseline)
 
         def pruning() -> None:
@@ -230,8 +211,7 @@ def main() -> None:
                   f"   errors {r['errors']}/{r['n']}")  # fmt: skip
     finally:
         if server is not None:
-            server.terminate()
-            server.wait()
+            stop(server)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -38,11 +38,13 @@ def free_port() -> int:
 
 def start(app: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
     """`gunicorn -k sync -w workers app` on 127.0.0.1:port, started from the checkout (its
-    gunicorn.conf.py applies), once /healthz answers."""
+    gunicorn.conf.py applies), once /healthz answers. `env` adds to this process's environment; a
+    variable given as None is left out."""
+    environment = {k: v for k, v in {**os.environ, "PYTHONPATH": str(ROOT), **env}.items() if v is not None}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers), "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", app],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        cwd=ROOT, env=environment,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
