@@ -68,9 +68,9 @@ class Databases:
         self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT") if pg else None
 
     def new(self, name: str) -> str:
-        if self.admin is None:
-            return f"sqlite:///{self.work / (name + '.db')}"
         db = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+        if self.admin is None:
+            return f"sqlite:///{self.work / (db + '.db')}"
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{db}"'))
         self.made.append(db)
