@@ -151,6 +151,8 @@ def _after(sort: str, key: list, fixed: bool = False):
         name, cid = str(key[0]), int(key[1])
         return or_(C.c.name > name, and_(C.c.name == name, C.c.id > cid))
     is_open, rank, waiting, cid = bool(key[0]), int(key[1]), key[2], int(key[3])
+    if not -(2**31) <= rank < 2**31:  # priority_rank is a 32-bit column: PostgreSQL refuses more
+        raise ValueError(rank)
     if waiting is None:
         later_wait = and_(C.c.waiting_since.is_(None), C.c.id > cid)
     else:
