@@ -28,16 +28,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.traffic import Secrets, Traffic  # noqa: E402
-from bench.wrkload import PG_ADMIN, Slicer, children, free_port, need_wrk, start, stop  # noqa: E402
+from bench.wrkload import Databases, Slicer, children, free_port, need_wrk, start, stop  # noqa: E402
 from plugin.domain.clock import utcnow  # noqa: E402
 from plugin.store.db import make_engine, transaction, upgrade  # noqa: E402
 from plugin.workspace.chatwoot import connect  # noqa: E402
@@ -67,16 +65,9 @@ def main() -> None:
     need_wrk()
     work = Path(tempfile.mkdtemp(prefix="bench-chatwoot-"))
     servers: list[subprocess.Popen] = []
-    admin, db_name = None, None
+    dbs = Databases(a.pg, work)
     try:
-        if a.pg:
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            db_name = f"bench_cw_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{db_name}"'))
-            url = PG_ADMIN.rsplit("/", 1)[0] + "/" + db_name
-        else:
-            url = f"sqlite:///{work / 'bench.db'}"
+        url = dbs.new("cw")
         prepare(url)
         bare_port, hub_port = free_port(), free_port()
         servers.append(start("bench.bare_flask:app", bare_port, {}))
@@ -121,10 +112,7 @@ def main() -> None:
     finally:
         for server in servers:
             stop(server)
-        if admin is not None and db_name:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-            admin.dispose()
+        dbs.drop()
         shutil.rmtree(work, ignore_errors=True)
 
 

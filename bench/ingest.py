@@ -27,16 +27,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.traffic import Secrets, Traffic  # noqa: E402
-from bench.wrkload import PG_ADMIN, Slicer, children, free_port, need_wrk, start, stop  # noqa: E402
+from bench.wrkload import Databases, Slicer, children, free_port, need_wrk, start, stop  # noqa: E402
 from plugin.domain.clock import utcnow  # noqa: E402
 from plugin.store.db import make_engine, transaction, upgrade  # noqa: E402
 from plugin.workspace.workspaces import create_workspace  # noqa: E402
@@ -58,31 +56,6 @@ def prepare(url: str) -> None:
             now=utcnow(),
         )
     engine.dispose()
-
-
-class Databases:
-    """Fresh databases for one server set: SQLite files in `work`, or PostgreSQL databases dropped after."""
-
-    def __init__(self, pg: bool, work: Path) -> None:
-        self.pg, self.work, self.made = pg, work, []
-        self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT") if pg else None
-
-    def new(self, name: str) -> str:
-        db = f"bench_{name}_{uuid.uuid4().hex[:8]}"
-        if self.admin is None:
-            return f"sqlite:///{self.work / (db + '.db')}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{db}"'))
-        self.made.append(db)
-        return PG_ADMIN.rsplit("/", 1)[0] + "/" + db
-
-    def drop(self) -> None:
-        if self.admin is None:
-            return
-        with self.admin.connect() as conn:
-            for db in self.made:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 def postgres_pids() -> list[int]:

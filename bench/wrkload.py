@@ -17,8 +17,11 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "replay.lua"
@@ -155,3 +158,28 @@ class Slicer:
                 flush=True,
             )
         return out
+
+
+class Databases:
+    """Fresh databases for one server set: SQLite files in `work`, or PostgreSQL databases dropped after."""
+
+    def __init__(self, pg: bool, work: Path) -> None:
+        self.pg, self.work, self.made = pg, work, []
+        self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT") if pg else None
+
+    def new(self, name: str) -> str:
+        db = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+        if self.admin is None:
+            return f"sqlite:///{self.work / (db + '.db')}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db}"'))
+        self.made.append(db)
+        return PG_ADMIN.rsplit("/", 1)[0] + "/" + db
+
+    def drop(self) -> None:
+        if self.admin is None:
+            return
+        with self.admin.connect() as conn:
+            for db in self.made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        self.admin.dispose()

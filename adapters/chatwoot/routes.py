@@ -13,7 +13,6 @@ import logging
 import time
 
 from flask import Blueprint, Response, request
-from sqlalchemy.exc import IntegrityError
 
 from adapters.chatwoot import signature
 from adapters.chatwoot.parse import Delivery, parse_delivery
@@ -23,7 +22,7 @@ from plugin.customers.naming import customer_name
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.json_body import json_object
-from plugin.engine import Recorded, receive_from_contact
+from plugin.engine import Recorded, delivered_once, receive_from_contact
 from plugin.workspace.chatwoot import inbound_account
 
 log = logging.getLogger("statushub.chatwoot")
@@ -72,31 +71,26 @@ def events(slug: str):
             body = json.dumps({"event": delivery.event, "ignored": delivery.ignored})
             return Response(body, 200, mimetype="application/json")
         change = delivery.message or delivery.edit
-        assert change is not None and delivery.contact is not None
+        contact = delivery.contact
+        assert change is not None and contact is not None
 
         def answer(recorded: Recorded | None) -> str:
             return _answer(conn, account.workspace_id, delivery, recorded)
 
-        # A concurrent duplicate loses on the delivery id (or the message id) and rolls back; run
-        # again, it is a repeat.
-        for attempt in range(2):
-            try:
-                with conn.begin():
-                    body, repeated = receive_from_contact(
-                        conn,
-                        account.workspace_id,
-                        SCOPE,
-                        key,
-                        change,
-                        delivery.contact,
-                        now=now,
-                        catalog_version=account.catalog_version,
-                        answer=answer,
-                    )
-                break
-            except IntegrityError:
-                if attempt:
-                    raise
+        body, repeated = delivered_once(
+            conn,
+            lambda: receive_from_contact(
+                conn,
+                account.workspace_id,
+                SCOPE,
+                key,
+                change,
+                contact,
+                now=now,
+                catalog_version=account.catalog_version,
+                answer=answer,
+            ),
+        )
     log.info(
         "chatwoot event",
         extra={"workspace_id": account.workspace_id, "event": delivery.event, "repeated": repeated},

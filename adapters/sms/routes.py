@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request
-from sqlalchemy.exc import IntegrityError
 
 from adapters.sms import twiml
 from adapters.sms.parse import is_help, parse_inbound, parse_status, senders_of
@@ -23,7 +22,7 @@ from plugin.customers.recipients import record_opt_out
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.optout import opt_change
-from plugin.engine import receive, record_delivery
+from plugin.engine import delivered_once, receive, record_delivery
 from plugin.workspace.accounts import sms_account_before_unit_of_work, sms_account_of
 
 log = logging.getLogger("statushub.sms")
@@ -56,17 +55,9 @@ def inbound():
         if not is_signed(account.secret, url, form, request.headers):
             raise _refuse("bad signature")
         event = parse_inbound(form, ws_id, now, account.region)
-        # A concurrent duplicate loses on the unique provider id and rolls back; the retry sees the first.
-        for attempt in range(2):
-            try:
-                with conn.begin():
-                    recorded = receive(
-                        conn, ws_id, [event], now=now, catalog_version=account.catalog_version
-                    )[0]
-                break
-            except IntegrityError:
-                if attempt:
-                    raise
+        recorded = delivered_once(
+            conn, lambda: receive(conn, ws_id, [event], now=now, catalog_version=account.catalog_version)[0]
+        )
     log.info(
         "sms inbound",
         extra={"workspace_id": ws_id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},

@@ -7,22 +7,20 @@ workspace answers 401 like a bad signature: there is no secret to verify with.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
 from flask import Blueprint, Response, request
-from sqlalchemy.exc import IntegrityError
 
 from adapters.webchat.parse import parse_event, workspace_slug
 from adapters.webchat.schema import storable_object
 from plugin.app import hub
-from plugin.customers.naming import customer_name
+from plugin.customers.naming import event_answer
 from plugin.domain import signatures
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.json_body import json_object
-from plugin.engine import Recorded, receive_once, remembered_answer
+from plugin.engine import Recorded, delivered_once, receive_once, remembered_answer
 from plugin.workspace.accounts import webchat_account
 
 log = logging.getLogger("statushub.webchat")
@@ -65,39 +63,25 @@ def events():
         event = parse_event(document, account.workspace_id)
 
         def answer(recorded: list[Recorded]) -> str:
-            first = recorded[0]
-            name = customer_name(conn, account.workspace_id, first.customer_id)
-            return json.dumps(
-                {
-                    "customer": {"id": first.customer_id, "name": name, "statuses": first.statuses},
-                    "message_id": first.message_id,
-                    "duplicate": first.duplicate,
-                    "intents": list(first.intents),
-                },
-                ensure_ascii=False,
-            )
+            return event_answer(conn, account.workspace_id, recorded)
 
-        # A repeat is answered from a read, before the writer lock; a concurrent duplicate loses on
-        # the event id and rolls back; run again, it is a repeat.
-        first = remembered_answer(conn, account.workspace_id, SCOPE, event.provider_id)
-        body, repeated = (first, True) if first is not None else ("", False)
-        for attempt in range(0 if repeated else 2):
-            try:
-                with conn.begin():
-                    body, repeated = receive_once(
-                        conn,
-                        account.workspace_id,
-                        SCOPE,
-                        event.provider_id,
-                        [event],
-                        now=now,
-                        catalog_version=account.catalog_version,
-                        answer=answer,
-                    )
-                break
-            except IntegrityError:
-                if attempt:
-                    raise
+        # A repeat is answered from a read, before the writer lock.
+        body = remembered_answer(conn, account.workspace_id, SCOPE, event.provider_id)
+        repeated = body is not None
+        if body is None:
+            body, repeated = delivered_once(
+                conn,
+                lambda: receive_once(
+                    conn,
+                    account.workspace_id,
+                    SCOPE,
+                    event.provider_id,
+                    [event],
+                    now=now,
+                    catalog_version=account.catalog_version,
+                    answer=answer,
+                ),
+            )
     log.info("web chat event", extra={"workspace_id": account.workspace_id, "repeated": repeated})
     return Response(body, 200, mimetype="application/json")
 

@@ -4,7 +4,7 @@ what they are (SPEC §3, §7)."""
 from __future__ import annotations
 
 import click
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from plugin.cli.customer_view import badge, badges, customer_documents
 from plugin.cli.output import (
@@ -20,18 +20,15 @@ from plugin.cli.output import (
 from plugin.customers.activities import log_activity, resolve_interaction, resolve_outcome
 from plugin.customers.naming import resolve_customer
 from plugin.customers.queries import entry_dict, history
+from plugin.customers.read_model import conversation
 from plugin.domain.catalog import Catalog
-from plugin.domain.clock import aware
-from plugin.domain.events import media_labels, media_of
+from plugin.domain.events import media_labels
 from plugin.domain.fold import Entry
 from plugin.domain.sources import describe_source
 from plugin.engine import assign_status
-from plugin.store.schema import Message, table_of
 from plugin.workspace.catalog import load_catalog
 from plugin.workspace.context import CommandContext, command_context
 from plugin.workspace.workspaces import get_workspace
-
-M = table_of(Message)
 
 
 def _customer(conn: Connection, workspace: str | None, ref: str) -> tuple[CommandContext, int]:
@@ -213,30 +210,7 @@ def messages_command(customer, limit, workspace, as_json) -> None:
     """The conversation, oldest first by provider time."""
     with read_only() as conn:
         command, customer_id = _customer(conn, workspace, customer)
-        catalog = command.catalog
-        rows = conn.execute(
-            select(M)
-            .where(M.c.workspace_id == catalog.workspace_id, M.c.customer_id == customer_id)
-            .order_by(M.c.provider_at.desc(), M.c.id.desc())
-            .limit(limit)
-        ).all()
-    messages = [
-        {
-            "id": r.id,
-            "channel": r.channel,
-            "direction": r.direction,
-            "sender": r.sender,
-            "text": r.text,
-            "media": media_of(r.media),
-            "provider_id": r.provider_id,
-            "provider_at": aware(r.provider_at).isoformat(),
-            "received_at": aware(r.received_at).isoformat(),
-            "delivery_status": r.delivery_status,
-            "error_code": r.error_code,
-            "intents": list(r.intents or []),
-        }
-        for r in reversed(rows)
-    ]
+        messages = conversation(conn, command.catalog.workspace_id, customer_id, limit)
     if as_json:
         print_json(messages)
         return

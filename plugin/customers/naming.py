@@ -4,6 +4,7 @@ hand (SPEC §2, §6)."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import AmbiguousCustomer, Conflict, StatushubError, UnknownCustomer
 from plugin.domain.identities import IDENTITY_KINDS, normalize_identity, phone_identity, same_person
-from plugin.engine import create_customer
+from plugin.engine import Recorded, create_customer
 from plugin.store.prepared import Prepared
 from plugin.store.schema import Customer, Identity, table_of
 
@@ -24,6 +25,25 @@ def customer_name(conn: Connection, workspace_id: int, customer_id: int) -> str 
     """The customer's display name; None when there is no such customer in the workspace."""
     row = _NAME.first(conn, {"w": workspace_id, "c": customer_id})
     return row[0] if row else None
+
+
+def event_answer(conn: Connection, workspace_id: int, recorded: Sequence[Recorded]) -> str:
+    """The answer to an event that stored a message (web chat, `POST /api/v1/events`, SPEC §5): its
+    customer with their statuses on every track, the message, whether it repeated one, its intents."""
+    first = recorded[0]
+    return json.dumps(
+        {
+            "customer": {
+                "id": first.customer_id,
+                "name": customer_name(conn, workspace_id, first.customer_id),
+                "statuses": first.statuses,
+            },
+            "message_id": first.message_id,
+            "duplicate": first.duplicate,
+            "intents": list(first.intents),
+        },
+        ensure_ascii=False,
+    )
 
 
 def add_customer(

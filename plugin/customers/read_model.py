@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, select
 
 from plugin.domain.catalog import Catalog, StatusInfo
-from plugin.store.schema import Customer, CustomerLink, CustomerStatus, table_of
+from plugin.domain.clock import aware
+from plugin.domain.events import media_of
+from plugin.store.schema import Customer, CustomerLink, CustomerStatus, Message, table_of
 
-C, CS, L = table_of(Customer), table_of(CustomerStatus), table_of(CustomerLink)
+C, CS, L, M = table_of(Customer), table_of(CustomerStatus), table_of(CustomerLink), table_of(Message)
 
 
 def priority_order() -> tuple:
@@ -87,3 +89,31 @@ def priority_queue(
             ),
         ).where(CS.c.status_id == status.id)
     return list(conn.execute(query.order_by(*priority_order()).offset(offset).limit(limit)).all())
+
+
+def conversation(conn: Connection, workspace_id: int, customer_id: int, limit: int) -> list[dict]:
+    """A customer's latest `limit` messages, oldest first by provider time, as the API and the CLI show
+    them (text, media, delivery, intents)."""
+    rows = conn.execute(
+        select(M)
+        .where(M.c.workspace_id == workspace_id, M.c.customer_id == customer_id)
+        .order_by(M.c.provider_at.desc(), M.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "direction": r.direction,
+            "sender": r.sender,
+            "text": r.text,
+            "media": media_of(r.media),
+            "provider_id": r.provider_id,
+            "provider_at": aware(r.provider_at).isoformat(),
+            "received_at": aware(r.received_at).isoformat(),
+            "delivery_status": r.delivery_status,
+            "error_code": r.error_code,
+            "intents": list(r.intents or []),
+        }
+        for r in reversed(rows)
+    ]

@@ -5,7 +5,14 @@ This package's public API; its modules are private to it (the layers check says 
 from plugin.engine.chatwoot_contacts import ContactEdit, ContactSeen, receive_from_contact
 from plugin.engine.customer_state import load_states
 from plugin.engine.delivery_status import record_delivery
-from plugin.engine.inbox import first_delivery, receive, receive_once, record_sent, remembered_answer
+from plugin.engine.inbox import (
+    delivered_once,
+    first_delivery,
+    receive,
+    receive_once,
+    record_sent,
+    remembered_answer,
+)
 from plugin.engine.new_customers import (
     attach_identity,
     create_customer,
@@ -48,6 +55,7 @@ __all__ = [
     "receive",
     "receive_from_contact",
     "receive_once",
+    "delivered_once",
     "remembered_answer",
     "record_sent",
     "record_delivery",

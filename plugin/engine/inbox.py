@@ -7,8 +7,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from plugin.domain.clock import utcnow
 from plugin.domain.events import MessageEvent
@@ -20,6 +22,7 @@ from plugin.workspace.catalog import load_catalog
 from plugin.workspace.intents import classifier_for
 
 log = logging.getLogger("statushub.engine")
+T = TypeVar("T")
 # A provider clock may run a little ahead of ours; further ahead it would date a message after every
 # later one and freeze its customer's reply track, so the receipt time stands in (SPEC §12).
 FUTURE_TOLERANCE = timedelta(seconds=300)
@@ -93,6 +96,19 @@ def receive_once(
     body = answer(recorded)
     remember(conn, workspace_id, scope, key, 200, body, now)
     return body, False
+
+
+def delivered_once(conn: Connection, work: Callable[[], T]) -> T:
+    """`work()` in a unit of work begun on `conn`, for a webhook's delivery. Two deliveries of one event
+    that race both get past the duplicate check; the later loses on a unique key (the provider id, the
+    event id) and rolls back: run once more, it is then a repeat and finds the first. An integrity
+    error on that second run is a real one and is raised."""
+    try:
+        with conn.begin():
+            return work()
+    except IntegrityError:
+        with conn.begin():
+            return work()
 
 
 def remembered_answer(conn: Connection, workspace_id: int, scope: str, key: str) -> str | None:

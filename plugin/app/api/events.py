@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from plugin.app.api.endpoint import Call, route
 from plugin.app.api.schemas import Text
-from plugin.customers.naming import customer_name
+from plugin.customers.naming import event_answer
 from plugin.domain.clock import utcnow
 from plugin.domain.events import Media as Attachment
 from plugin.domain.events import MessageEvent
@@ -108,17 +108,7 @@ def post_event(call: Call):
     )
 
     def answer(recorded: list[Recorded]) -> str:
-        first = recorded[0]
-        name = customer_name(call.conn, ws, first.customer_id)
-        return json.dumps(
-            {
-                "customer": {"id": first.customer_id, "name": name, "statuses": first.statuses},
-                "message_id": first.message_id,
-                "duplicate": first.duplicate,
-                "intents": list(first.intents),
-            },
-            ensure_ascii=False,
-        )
+        return event_answer(call.conn, ws, recorded)
 
     body, _ = receive_once(
         call.conn, ws, SCOPE, f"{channel}:{event.provider_id}", [event], now=now,

@@ -7,18 +7,16 @@ import hashlib
 import json
 
 from flask import Response, request
-from sqlalchemy import select
 
 from plugin.app import hub
 from plugin.app.api import schemas as s
 from plugin.app.api.endpoint import Call, route
 from plugin.customers.queries import customer_row
+from plugin.customers.read_model import conversation
 from plugin.customers.recipients import reply_channel
-from plugin.domain.clock import aware, utcnow
+from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
-from plugin.domain.events import media_of
 from plugin.store.idempotency import remember, remembered
-from plugin.store.schema import Message
 
 SHOWN = 200
 
@@ -33,30 +31,8 @@ SHOWN = 200
 def list_(call: Call, customer_id: int):
     ws = call.owner.workspace_id
     customer_row(call.conn, ws, customer_id)
-    rows = call.conn.execute(
-        select(Message)
-        .where(Message.workspace_id == ws, Message.customer_id == customer_id)
-        .order_by(Message.provider_at.desc(), Message.id.desc())
-        .limit(SHOWN)
-    ).all()
-    return {
-        "items": [
-            {
-                "id": r.id,
-                "channel": r.channel,
-                "direction": r.direction,
-                "sender": r.sender,
-                "text": r.text,
-                "media": media_of(r.media),
-                "provider_id": r.provider_id,
-                "provider_at": aware(r.provider_at).isoformat(),
-                "delivery_status": r.delivery_status,
-                "error_code": r.error_code,
-                "intents": list(r.intents or []),
-            }
-            for r in reversed(rows)
-        ]
-    }
+    # The response schema shows what the API promises (received_at is the CLI's).
+    return {"items": conversation(call.conn, ws, customer_id, SHOWN)}
 
 
 @route(
