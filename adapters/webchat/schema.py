@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from plugin.domain.errors import StatushubError
-from plugin.domain.events import storable
+from plugin.domain.events import sender_mismatch, storable
 
 
 class VisitorSchema(Schema):
@@ -45,11 +45,9 @@ class EventSchema(Schema):
 
     @validates_schema
     def sender_fits_direction(self, data, **_kwargs):
-        inbound = data.get("direction") == "inbound"
-        if data.get("sender") and inbound != (data["sender"] == "customer"):
-            raise ValidationError(
-                "inbound messages come from the customer; outbound ones from an agent or a bot", "sender"
-            )
+        problem = sender_mismatch(data.get("direction"), data.get("sender"))
+        if problem:
+            raise ValidationError(problem, "sender")
 
 
 _schema = EventSchema()

@@ -27,6 +27,14 @@ class Media(NamedTuple):
         return {"url": self.url, "content_type": self.content_type}
 
 
+def sender_mismatch(direction: str | None, sender: str | None) -> str | None:
+    """Why `sender` cannot send a message going `direction`, or None when it can (or either is missing):
+    inbound messages come from the customer, outbound ones from an agent or a bot."""
+    if not sender or (direction == "inbound") == (sender == "customer"):
+        return None
+    return "inbound messages come from the customer; outbound ones from an agent or a bot"
+
+
 def media_of(stored: list | None) -> list[dict]:
     """A message's stored media as `[{"url", "content_type"}]` (a bare URL from before 0008 too)."""
     return [

@@ -15,7 +15,7 @@ from plugin.app.api.schemas import Text
 from plugin.customers.naming import event_answer
 from plugin.domain.clock import utcnow
 from plugin.domain.events import Media as Attachment
-from plugin.domain.events import MessageEvent
+from plugin.domain.events import MessageEvent, sender_mismatch
 from plugin.domain.identities import ingest_identity, same_person
 from plugin.engine import Recorded, attach_identity, customer_of_identity, receive_once
 from plugin.store.schema import Workspace
@@ -54,11 +54,9 @@ class EventIn(Schema):
 
     @validates_schema
     def sender_fits_direction(self, data, **_kwargs):
-        inbound = data.get("direction") == "inbound"
-        if data.get("sender") and inbound != (data["sender"] == "customer"):
-            raise ValidationError(
-                "inbound messages come from the customer; outbound ones from an agent or a bot", "sender"
-            )
+        problem = sender_mismatch(data.get("direction"), data.get("sender"))
+        if problem:
+            raise ValidationError(problem, "sender")
 
 
 class CustomerState(Schema):
