@@ -21,25 +21,20 @@ from twilio.request_validator import RequestValidator
 
 from plugin.app import create_app
 
-_WORKSPACE = (
-    "SELECT w.id, w.twilio_auth_token FROM twilio_senders s JOIN workspaces w ON w.id = s.workspace_id "
-    "WHERE s.sender = {p}"
-)
-_CUSTOMER = (
-    "SELECT c.id FROM identities i JOIN customers c ON c.workspace_id = i.workspace_id "
-    "AND c.id = i.customer_id WHERE i.workspace_id = {p} AND i.value = {p}"
-)
-_NEW_CUSTOMER = (
-    "INSERT INTO customers (workspace_id, name, opted_out, priority_open, priority_rank, created_at) "
-    "VALUES ({p}, {p}, false, true, 0, {p}) RETURNING id"
-)
-_NEW_IDENTITY = "INSERT INTO identities (workspace_id, customer_id, value) VALUES ({p}, {p}, {p})"
-_MESSAGE = (
-    "INSERT INTO messages (workspace_id, customer_id, channel, direction, sender, text, provider_id, "
+# Written with {p} for the driver's placeholder (`?` for sqlite3, `%s` for psycopg).
+SQL = {
+    "workspace": "SELECT w.id, w.twilio_auth_token FROM twilio_senders s JOIN workspaces w ON w.id = s.workspace_id "
+    "WHERE s.sender = {p}",
+    "customer": "SELECT c.id FROM identities i JOIN customers c ON c.workspace_id = i.workspace_id "
+    "AND c.id = i.customer_id WHERE i.workspace_id = {p} AND i.value = {p}",
+    "new_customer": "INSERT INTO customers (workspace_id, name, opted_out, priority_open, priority_rank, created_at) "
+    "VALUES ({p}, {p}, false, true, 0, {p}) RETURNING id",
+    "new_identity": "INSERT INTO identities (workspace_id, customer_id, value) VALUES ({p}, {p}, {p})",
+    "message": "INSERT INTO messages (workspace_id, customer_id, channel, direction, sender, text, provider_id, "
     "provider_at, received_at, intents, media) "
-    "VALUES ({p}, {p}, 'sms', 'inbound', 'customer', {p}, {p}, {p}, {p}, '[]', '[]')"
-)
-_UPDATE = "UPDATE customers SET last_inbound_at = {p}, horizon_at = {p} WHERE workspace_id = {p} AND id = {p}"
+    "VALUES ({p}, {p}, 'sms', 'inbound', 'customer', {p}, {p}, {p}, {p}, '[]', '[]')",
+    "update": "UPDATE customers SET last_inbound_at = {p}, horizon_at = {p} WHERE workspace_id = {p} AND id = {p}",
+}
 
 
 def floor_app() -> Flask:
@@ -47,9 +42,9 @@ def floor_app() -> Flask:
     hub = app.extensions["statushub"]
     postgres = hub.engine.dialect.name == "postgresql"
     p = "%s" if postgres else "?"
-    sql = {k: v.format(p=p) for k, v in globals().items() if k.startswith("_") and isinstance(v, str)}
+    sql = {name: statement.format(p=p) for name, statement in SQL.items()}
     if postgres:
-        sql["_CUSTOMER"] += " FOR UPDATE OF c"
+        sql["customer"] += " FOR UPDATE OF c"  # SQLite: the writer lock is held already
     held: dict = {}
 
     def connection():
@@ -68,7 +63,7 @@ def floor_app() -> Flask:
         conn = connection()
         now = datetime.now(UTC)
         stamp = now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        found = conn.execute(sql["_WORKSPACE"], (form["To"],)).fetchone()
+        found = conn.execute(sql["workspace"], (form["To"],)).fetchone()
         if found is None:
             return Response("unknown sender", 401)
         ws, token = found
@@ -82,14 +77,14 @@ def floor_app() -> Flask:
             conn.execute("BEGIN IMMEDIATE")
         try:
             identity = "sms:" + form["From"]
-            row = conn.execute(sql["_CUSTOMER"], (ws, identity)).fetchone()
+            row = conn.execute(sql["customer"], (ws, identity)).fetchone()
             if row is None:
-                customer = conn.execute(sql["_NEW_CUSTOMER"], (ws, form["From"], stamp)).fetchone()[0]
-                conn.execute(sql["_NEW_IDENTITY"], (ws, customer, identity))
+                customer = conn.execute(sql["new_customer"], (ws, form["From"], stamp)).fetchone()[0]
+                conn.execute(sql["new_identity"], (ws, customer, identity))
             else:
                 customer = row[0]
-            conn.execute(sql["_MESSAGE"], (ws, customer, form["Body"], form["MessageSid"], stamp, stamp))
-            conn.execute(sql["_UPDATE"], (stamp, stamp, ws, customer))
+            conn.execute(sql["message"], (ws, customer, form["Body"], form["MessageSid"], stamp, stamp))
+            conn.execute(sql["update"], (stamp, stamp, ws, customer))
             conn.execute("COMMIT") if postgres else conn.commit()  # sqlite3's commit releases the lock
         except BaseException:
             conn.execute("ROLLBACK") if postgres else conn.rollback()
