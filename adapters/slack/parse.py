@@ -157,6 +157,8 @@ def parse_request_body(body: str, content_type: str | None) -> dict:
     if "command" in document and not isinstance(document.get("user_id"), str):
         raise MalformedSlackRequest("a slash command needs user_id", field="user_id")
     event = document.get("event")
+    if event is None and "event" in document:  # Bolt reads body.get("event", {}).get(...): null breaks it
+        raise MalformedSlackRequest("event must be an object", field="event")
     if event is not None:
         _check(event, _EVENT_FIELDS, "event.")
         if "type" not in event:
