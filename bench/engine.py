@@ -35,12 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plugin.engine  # noqa: E402
 import plugin.engine.inbox  # noqa: E402
-from plugin.domain.catalog import load_catalog  # noqa: E402
+import plugin.engine.write_path  # noqa: E402
 from plugin.domain.events import MessageEvent  # noqa: E402
 from plugin.engine.inbox import receive  # noqa: E402
 from plugin.engine.status_writes import Writes  # noqa: E402
 from plugin.store.db import make_engine, transaction, upgrade  # noqa: E402
 from plugin.store.schema import Customer, Message  # noqa: E402
+from plugin.workspace.catalog import load_catalog  # noqa: E402
 from plugin.workspace.intents import classifier_for  # noqa: E402
 from plugin.workspace.workspaces import create_workspace  # noqa: E402
 
@@ -65,13 +66,13 @@ START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 # The batch path's steps, as (owner, attribute) for --phases.
 PHASES = [
     (plugin.engine.inbox, "record_messages"),
-    (plugin.engine, "load_known_states"),
-    (plugin.engine, "ensure_customers"),
-    (plugin.engine, "load_states"),
-    (plugin.engine, "_existing_messages"),
-    (plugin.engine, "fold"),
-    (plugin.engine, "_message_row"),
-    (plugin.engine, "insert_returning"),
+    (plugin.engine.write_path, "load_known_states"),
+    (plugin.engine.write_path, "ensure_customers"),
+    (plugin.engine.write_path, "load_states"),
+    (plugin.engine.write_path, "_existing_messages"),
+    (plugin.engine.write_path, "fold"),
+    (plugin.engine.write_path, "_message_row"),
+    (plugin.engine.write_path, "insert_returning"),
     (Writes, "add"),
     (Writes, "write_states"),
     (Writes, "flush"),
@@ -139,7 +140,7 @@ def run_engine(directory: Path, rows, batch: int, name: str = "engine.db") -> fl
     started = time.perf_counter()
     for i in range(0, len(events), batch):
         with transaction(engine) as conn:
-            receive(conn, ws, events[i : i + batch], now=START)
+            receive(conn, ws, events[i : i + batch], now=events[-1].provider_at)
     elapsed = time.perf_counter() - started
     engine.dispose()
     return elapsed

@@ -22,7 +22,7 @@ from plugin.customers.recipients import record_opt_out
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.optout import opt_change
-from plugin.engine import delivered_once, receive, record_delivery
+from plugin.engine import delivered_once, hold_committed, receive, record_delivery
 from plugin.workspace.accounts import sms_account_before_unit_of_work, sms_account_of
 
 log = logging.getLogger("statushub.sms")
@@ -46,8 +46,8 @@ def inbound():
     senders = senders_of(form.get("To"), form.get("MessagingServiceSid"))
     url = signed_url(request, h.settings)
     now = utcnow()
-    with h.engine.connect() as conn:
-        # Looked up and verified on the request's one connection before its unit of work begins.
+    with h.single_statements() as conn:
+        # Looked up and verified before any unit of work begins (SQLite: without the writer lock).
         account = sms_account_before_unit_of_work(conn, senders, (form.get("AccountSid") or "").strip())
         if account is None:
             raise _refuse("no workspace owns the To sender, Messaging Service or account")
@@ -55,14 +55,28 @@ def inbound():
         if not is_signed(account.secret, url, form, request.headers):
             raise _refuse("bad signature")
         event = parse_inbound(form, ws_id, now, account.region)
+        reply = account.settings.get("sms_auto_reply")
+        if h.folder is not None and not reply:
+            # The answer needs no statuses: stored (committed) now, folded into statuses in a moment.
+            held = hold_committed(conn, event, now)
+            h.folder.soon(ws_id)
+            log.info("sms inbound held", extra={"workspace_id": ws_id, "duplicate": not held})
+            return Response(twiml.EMPTY, 200, mimetype="text/xml")
+    return _received(event, account.catalog_version, reply, now)
+
+
+def _received(event, catalog_version: int | None, reply: str | None, now) -> Response:
+    """An inbound message folded in its request: its answer may depend on it (an auto-reply is not
+    sent to a customer who is opted out, nor to a keyword)."""
+    ws_id = event.workspace_id
+    with hub().engine.connect() as conn:
         recorded = delivered_once(
-            conn, lambda: receive(conn, ws_id, [event], now=now, catalog_version=account.catalog_version)[0]
+            conn, lambda: receive(conn, ws_id, [event], now=now, catalog_version=catalog_version)[0]
         )
     log.info(
         "sms inbound",
         extra={"workspace_id": ws_id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},
     )
-    reply = account.settings.get("sms_auto_reply")
     # Twilio answers STOP, START and HELP/INFO itself (Advanced Opt-Out): a second answer is noise, and
     # one to an opted-out customer an SMS they refused (SPEC §11).
     sms = event.channel == "sms"

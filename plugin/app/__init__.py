@@ -11,10 +11,11 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from plugin.app.folding import Folder
 from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
 from plugin.app.settings import Settings
 from plugin.automation.outbound import Senders
-from plugin.store.db import make_engine, reading, transaction
+from plugin.store.db import make_engine, reading, single_statements, transaction
 
 MAX_BODY = 1024 * 1024  # bodies over 1 MiB answer 413 (SPEC §5)
 
@@ -35,6 +36,9 @@ class Hub:
     # when unset. Writes, webhooks, token and session checks and reads that decide a write never use
     # it (SPEC §8).
     read_engine: Engine | None = None
+    # Folds held messages a moment after they are held (STATUSHUB_FOLD_DELAY_MS); None when that is 0:
+    # each message is then folded in its own request.
+    folder: Folder | None = None
 
     @property
     def replica(self) -> Engine:
@@ -43,6 +47,10 @@ class Hub:
     def transaction(self) -> AbstractContextManager[Connection]:
         """One unit of work: commits on success, rolls back on any exception."""
         return transaction(self.engine)
+
+    def single_statements(self) -> AbstractContextManager[Connection]:
+        """A primary connection whose statements commit one by one on PostgreSQL (`plugin.store.db`)."""
+        return single_statements(self.engine)
 
     def reading(self) -> AbstractContextManager[Connection]:
         """A read-only unit of work (on SQLite it does not take the write lock)."""
@@ -65,7 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
     read_engine = make_engine(settings.read_database_url) if settings.read_database_url else None
-    app.extensions["statushub"] = Hub(settings, make_engine(settings.database_url), read_engine=read_engine)
+    engine = make_engine(settings.database_url)
+    folder = Folder(engine, settings.fold_delay_ms / 1000) if settings.fold_delay_ms else None
+    app.extensions["statushub"] = Hub(settings, engine, read_engine=read_engine, folder=folder)
     hops = int(settings.behind_proxy)
     if hops:
         # Trust only the N nearest hops of X-Forwarded-*, never the client's leftmost value (SPEC §12).

@@ -29,6 +29,8 @@ class Settings:
     metrics_token: str | None = None
     read_database_url: str | None = None  # a read replica for pages, reports and lists (SPEC §8)
     retention_days: int | None = None  # the worker prunes messages older than this, daily (SPEC §8)
+    # How long a held inbound message may wait to be folded into statuses; 0 folds each in its request.
+    fold_delay_ms: int = 50
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -50,6 +52,7 @@ class Settings:
             metrics_token=env.get("STATUSHUB_METRICS_TOKEN") or None,
             read_database_url=env.get("STATUSHUB_READ_DATABASE_URL") or None,
             retention_days=_days(env.get("STATUSHUB_RETENTION_DAYS")),
+            fold_delay_ms=_fold_delay(env.get("STATUSHUB_FOLD_DELAY_MS")),
         )
 
 
@@ -88,4 +91,14 @@ def _days(value: str | None) -> int | None:
         return None
     if not text.isdigit() or not 1 <= int(text[:5]) <= 3650 or len(text) > 4:
         raise ValueError(f"STATUSHUB_RETENTION_DAYS must be a number of days from 1 to 3650, not {value!r}")
+    return int(text)
+
+
+def _fold_delay(value: str | None) -> int:
+    """STATUSHUB_FOLD_DELAY_MS: milliseconds from 0 to 10,000; empty: 50."""
+    text = (value or "").strip()
+    if not text:
+        return Settings.fold_delay_ms
+    if not text.isdigit() or len(text) > 5 or int(text) > 10_000:
+        raise ValueError(f"STATUSHUB_FOLD_DELAY_MS must be milliseconds from 0 to 10000, not {value!r}")
     return int(text)

@@ -48,7 +48,10 @@ def worker_command(once: bool, poll: float) -> None:
     from plugin.workspace.intent_model import retrain_due  # a model learns its corrections (SPEC §4)
 
     retention_days = app.extensions["statushub"].settings.retention_days
+    from plugin.engine import fold_stale  # held messages a stopped hub process did not fold (SPEC §8)
+
     tasks: list[Callable[[Engine, datetime], object]] = [
+        fold_stale,
         time_rules.evaluate_time_rules,
         nudges.scan_nudges,
         retrain_due,

@@ -5,6 +5,8 @@ This package's public API; its modules are private to it (the layers check says 
 from plugin.engine.chatwoot_contacts import ContactEdit, ContactSeen, receive_from_contact
 from plugin.engine.customer_state import load_states
 from plugin.engine.delivery_status import record_delivery
+from plugin.engine.held import Folded, fold_all, fold_stale, held_counts, hold, hold_committed
+from plugin.engine.held import fold as fold_held
 from plugin.engine.inbox import (
     delivered_once,
     first_delivery,
@@ -37,6 +39,13 @@ __all__ = [
     "CHATWOOT_TRACKS",
     "ContactEdit",
     "ContactSeen",
+    "Folded",
+    "fold_all",
+    "fold_held",
+    "fold_stale",
+    "held_counts",
+    "hold",
+    "hold_committed",
     "WEBHOOK_KIND",
     "Plan",
     "apply_batch",

@@ -151,6 +151,22 @@ def transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def single_statements(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements each commit on their own, for a request that reads and then
+    writes one row (a held message): on PostgreSQL in autocommit, so neither BEGIN nor COMMIT costs a
+    round trip; on SQLite a plain connection, whose writes still go in `conn.begin()` (the writer lock
+    is taken there). `commits_each_statement(conn)` tells the two apart."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def commits_each_statement(conn: Connection) -> bool:
+    return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
+@contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only unit of work (on SQLite it does not take the write lock)."""
     with engine.connect() as conn:

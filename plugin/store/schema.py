@@ -601,3 +601,24 @@ class ChatwootContact(Base):
     conversation_id: Mapped[int | None] = mapped_column(BigInteger)
     conversation_at: Mapped[datetime | None] = mapped_column(UTC)
     __table_args__ = (customer_fk(), Index("ix_chatwoot_contacts_customer", "workspace_id", "customer_id"))
+
+
+class HeldMessage(Base):
+    """An inbound message verified, stored and answered, not yet folded into its customer's statuses
+    (SPEC §8): the Twilio route's durable inbox. The fold moves it into `messages` and deletes it in
+    one transaction; one it cannot fold is kept with `failed_at` and its error class, never lost."""
+
+    __tablename__ = "held_messages"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(128))
+    event: Mapped[dict] = mapped_column(JSON)  # the normalized event, as plugin.engine.held writes it
+    received_at: Mapped[datetime] = mapped_column(UTC)
+    failed_at: Mapped[datetime | None] = mapped_column(UTC)
+    error: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (
+        # A redelivery while the first is held inserts nothing (the fold dedups against `messages`).
+        UniqueConstraint("workspace_id", "channel", "provider_id"),
+        Index("ix_held_messages_workspace_id_id", "workspace_id", "id"),
+    )

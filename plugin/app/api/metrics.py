@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
 from plugin.app.errors import error_response
+from plugin.engine import held_counts
 from plugin.store.db import reading
 from plugin.store.schema import Message, OutboxItem, StatusChange
 
@@ -39,6 +40,11 @@ class DatabaseCollector:
             labels=["track", "source"],
         )
         outbox = GaugeMetricFamily("statushub_outbox_depth", "outbox items neither sent nor dead-lettered")
+        held = GaugeMetricFamily(
+            "statushub_held_messages",
+            "inbound messages stored and answered, not yet folded into statuses (failed: set aside)",
+            labels=["state"],
+        )
         try:
             with reading(engine) as conn:
                 for channel, direction, n in conn.execute(
@@ -65,11 +71,14 @@ class DatabaseCollector:
                         .where(OutboxItem.sent_at.is_(None), OutboxItem.dead_at.is_(None))
                     ).scalar_one(),
                 )
+                for state, n in held_counts(conn).items():
+                    held.add_metric([state], n)
         except Exception:  # a scrape must answer even when the database does not
             return
         yield messages
         yield changes
         yield outbox
+        yield held
 
 
 def init_metrics(app: Flask) -> None:
