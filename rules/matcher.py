@@ -85,7 +85,17 @@ class Matcher:
     ) -> tuple[str, ...]:
         """`match(...).intents` without the assignments: what they assign depends on the names alone,
         so a caller that sees the same names again can keep `assignments(names)`."""
-        matched = self._matched_indexes(normalize(text))
+        return self.names_of(self.matched(text), channel=channel, current=current)
+
+    def matched(self, text: str) -> frozenset[int]:
+        """The intents whose patterns `text` matches, before their conditions: the costly part of a
+        match, which depends on the text alone (a caller may compute it ahead of `names_of`)."""
+        return frozenset(self._matched_indexes(normalize(text)))
+
+    def names_of(
+        self, matched: frozenset[int], *, channel: str | None = None, current: Mapping[str, str] | None = None
+    ) -> tuple[str, ...]:
+        """The names of the `matched` intents whose conditions hold, in pack order."""
         if not matched:
             return ()
         intents, conditional = self.intents, self._conditional

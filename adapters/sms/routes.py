@@ -22,7 +22,7 @@ from plugin.customers.recipients import record_opt_out
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.optout import opt_change
-from plugin.engine import delivered_once, hold_committed, receive, record_delivery
+from plugin.engine import delivered_once, hold_committed, read_ahead, receive, record_delivery
 from plugin.workspace.accounts import sms_account_before_unit_of_work, sms_account_of
 
 log = logging.getLogger("statushub.sms")
@@ -70,9 +70,8 @@ def _received(event, catalog_version: int | None, reply: str | None, now) -> Res
     sent to a customer who is opted out, nor to a keyword)."""
     ws_id = event.workspace_id
     with hub().engine.connect() as conn:
-        recorded = delivered_once(
-            conn, lambda: receive(conn, ws_id, [event], now=now, catalog_version=catalog_version)[0]
-        )
+        ahead = read_ahead(conn, ws_id, [event], catalog_version)
+        recorded = delivered_once(conn, lambda: receive(conn, ws_id, [event], now=now, ahead=ahead)[0])
     log.info(
         "sms inbound",
         extra={"workspace_id": ws_id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},

@@ -20,7 +20,7 @@ from plugin.domain import signatures
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
 from plugin.domain.json_body import json_object
-from plugin.engine import Recorded, delivered_once, receive_once, remembered_answer
+from plugin.engine import Recorded, delivered_once, read_ahead, receive_once, remembered_answer
 from plugin.workspace.accounts import webchat_account
 
 log = logging.getLogger("statushub.webchat")
@@ -69,6 +69,7 @@ def events():
         body = remembered_answer(conn, account.workspace_id, SCOPE, event.provider_id)
         repeated = body is not None
         if body is None:
+            ahead = read_ahead(conn, account.workspace_id, [event], account.catalog_version)
             body, repeated = delivered_once(
                 conn,
                 lambda: receive_once(
@@ -80,6 +81,7 @@ def events():
                     now=now,
                     catalog_version=account.catalog_version,
                     answer=answer,
+                    ahead=ahead,
                 ),
             )
     log.info("web chat event", extra={"workspace_id": account.workspace_id, "repeated": repeated})

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.app.folding import Folder
 from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
-from plugin.app.settings import Settings
+from plugin.app.settings import Settings, fold_delay_ms_for
 from plugin.automation.outbound import Senders
 from plugin.store.db import make_engine, reading, single_statements, transaction
 
@@ -74,7 +74,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
     read_engine = make_engine(settings.read_database_url) if settings.read_database_url else None
     engine = make_engine(settings.database_url)
-    folder = Folder(engine, settings.fold_delay_ms / 1000) if settings.fold_delay_ms else None
+    delay = fold_delay_ms_for(settings, engine.dialect.name)
+    folder = Folder(engine, delay / 1000) if delay else None
     app.extensions["statushub"] = Hub(settings, engine, read_engine=read_engine, folder=folder)
     hops = int(settings.behind_proxy)
     if hops:

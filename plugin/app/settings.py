@@ -30,7 +30,8 @@ class Settings:
     read_database_url: str | None = None  # a read replica for pages, reports and lists (SPEC §8)
     retention_days: int | None = None  # the worker prunes messages older than this, daily (SPEC §8)
     # How long a held inbound message may wait to be folded into statuses; 0 folds each in its request.
-    fold_delay_ms: int = 50
+    # None: the database's default (`fold_delay_ms_for`).
+    fold_delay_ms: int | None = None
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -94,11 +95,24 @@ def _days(value: str | None) -> int | None:
     return int(text)
 
 
-def _fold_delay(value: str | None) -> int:
-    """STATUSHUB_FOLD_DELAY_MS: milliseconds from 0 to 10,000; empty: 50."""
+# PostgreSQL folds held messages beside the webhooks that hold them; on SQLite every write, a fold too,
+# takes the one writer lock, and a fold beside the webhooks stalls them (bench/FIGURES.md): there each
+# message is folded in its request unless STATUSHUB_FOLD_DELAY_MS says otherwise.
+DEFAULT_FOLD_DELAY_MS = {"postgresql": 250, "sqlite": 0}
+
+
+def fold_delay_ms_for(settings: Settings, backend: str) -> int:
+    """STATUSHUB_FOLD_DELAY_MS if set, else the default of the database's backend."""
+    if settings.fold_delay_ms is not None:
+        return settings.fold_delay_ms
+    return DEFAULT_FOLD_DELAY_MS.get(backend, 0)
+
+
+def _fold_delay(value: str | None) -> int | None:
+    """STATUSHUB_FOLD_DELAY_MS: milliseconds from 0 to 10,000; empty: the backend's default."""
     text = (value or "").strip()
     if not text:
-        return Settings.fold_delay_ms
+        return None
     if not text.isdigit() or len(text) > 5 or int(text) > 10_000:
         raise ValueError(f"STATUSHUB_FOLD_DELAY_MS must be milliseconds from 0 to 10000, not {value!r}")
     return int(text)

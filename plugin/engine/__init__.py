@@ -8,8 +8,10 @@ from plugin.engine.delivery_status import record_delivery
 from plugin.engine.held import Folded, fold_all, fold_stale, held_counts, hold, hold_committed
 from plugin.engine.held import fold as fold_held
 from plugin.engine.inbox import (
+    Ahead,
     delivered_once,
     first_delivery,
+    read_ahead,
     receive,
     receive_once,
     record_sent,
@@ -35,6 +37,8 @@ from plugin.engine.writeback_queue import KIND as CHATWOOT_KIND
 from plugin.engine.writeback_queue import WRITTEN_TRACKS as CHATWOOT_TRACKS
 
 __all__ = [
+    "Ahead",
+    "read_ahead",
     "CHATWOOT_KIND",
     "CHATWOOT_TRACKS",
     "ContactEdit",

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from plugin.domain.catalog import Catalog
 from plugin.domain.clock import utcnow
 from plugin.domain.events import MessageEvent
+from plugin.domain.fold import Classifier
 from plugin.domain.optout import opt_change
 from plugin.engine.delivery_status import Delivery, record_delivery
 from plugin.engine.write_path import Recorded, record_messages
@@ -35,20 +37,49 @@ def receive(
     *,
     now: datetime | None = None,
     catalog_version: int | None = None,
+    ahead: Ahead | None = None,
 ) -> list[Recorded]:
     """Stores the messages of one workspace and applies them; the caller's transaction commits it all.
+    `ahead` is what `read_ahead` read and worked out for them before the transaction began.
 
     An inbound message whose whole body is STOP or START (or that the provider flags) changes the
     customer's opt-out (SPEC §3). A provider time more than 300 s ahead of `now` becomes `now`.
     """
     now = now or utcnow()
-    catalog = load_catalog(conn, workspace_id, catalog_version)
-    classify = classifier_for(conn, catalog)
+    if ahead is None:
+        catalog = load_catalog(conn, workspace_id, catalog_version)
+        classify: Classifier = classifier_for(conn, catalog)
+    else:
+        catalog, classify = ahead
     events = [_in_time(e, now) for e in events]
     flagged = [
         _with_opt(e) if e.opt is None and e.direction == "inbound" and e.opt_keywords else e for e in events
     ]
     return record_messages(conn, catalog, flagged, classify, now=now)
+
+
+class Ahead(NamedTuple):
+    catalog: Catalog
+    classify: Classifier
+
+
+def read_ahead(
+    conn: Connection, workspace_id: int, events: Iterable[MessageEvent], catalog_version: int | None = None
+) -> Ahead:
+    """What receiving `events` needs that writes nothing, on `conn` before its unit of work, in a
+    read-only one of its own (SQLite: without the writer lock): the workspace's catalog and classifier
+    (built there when this process has not built them for this catalog version) and what the
+    customers' texts alone decide (their patterns, the model). The writer then holds its lock only
+    for what depends on the customer's state and for the writes (issue 18)."""
+    conn.execution_options(readonly=True)
+    try:
+        with conn.begin():
+            catalog = load_catalog(conn, workspace_id, catalog_version)
+            classify = classifier_for(conn, catalog)
+    finally:
+        conn.execution_options(readonly=False)
+    classify.warm(e.text for e in events if e.direction == "inbound" and e.sender == "customer" and e.text)
+    return Ahead(catalog, classify)
 
 
 def _in_time(event: MessageEvent, now: datetime) -> MessageEvent:
@@ -83,6 +114,7 @@ def receive_once(
     now: datetime,
     catalog_version: int | None = None,
     answer: Callable[[list[Recorded]], str] = lambda recorded: "",
+    ahead: Ahead | None = None,
 ) -> tuple[str, bool]:
     """Receives `events` once per delivery `(scope, key)` (a web chat event id, a Slack event id) and
     returns (answer, repeated). The first delivery stores the messages and remembers
@@ -92,7 +124,11 @@ def receive_once(
     first = remembered(conn, workspace_id, scope, key)
     if first is not None:
         return first[1], True
-    recorded = receive(conn, workspace_id, events, now=now, catalog_version=catalog_version) if events else []
+    recorded = (
+        receive(conn, workspace_id, events, now=now, catalog_version=catalog_version, ahead=ahead)
+        if events
+        else []
+    )
     body = answer(recorded)
     remember(conn, workspace_id, scope, key, 200, body, now)
     return body, False

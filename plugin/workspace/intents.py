@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple, Protocol
 
@@ -12,7 +12,6 @@ from sqlalchemy import Connection, delete, insert, select
 import rules
 from plugin.domain.catalog import Catalog
 from plugin.domain.errors import StatushubError
-from plugin.domain.fold import Classifier
 from plugin.domain.templates import known_statuses
 from plugin.store.schema import IntentAssignment, Workspace, WorkspacePack
 from plugin.store.versioned import ByCatalogVersion
@@ -32,6 +31,23 @@ class Classified(NamedTuple):
     assigned_by: Mapping[str, str] = MappingProxyType({})
     source: str | None = None
     confidence: float | None = None
+
+
+class WarmClassifier:
+    """A workspace's classifier (`classify(text, channel, current)`), and `warm(texts)`: what the texts
+    alone decide, worked out ahead (outside a write transaction) so that the call inside is short."""
+
+    __slots__ = ("classify", "warm")
+
+    def __init__(
+        self,
+        classify: Callable[[str, str, dict[str, str]], Classified],
+        warm: Callable[[Iterable[str]], None],
+    ) -> None:
+        self.classify, self.warm = classify, warm
+
+    def __call__(self, text: str, channel: str, current: dict[str, str]) -> Classified:
+        return self.classify(text, channel, current)
 
 
 class Scorer(Protocol):
@@ -69,15 +85,15 @@ def workspace_overrides(conn: Connection, workspace_id: int) -> dict[str, dict[s
     return overrides
 
 
-_classifiers: ByCatalogVersion[Classifier] = ByCatalogVersion()
+_classifiers: ByCatalogVersion[WarmClassifier] = ByCatalogVersion()
 
 
-def classifier_for(conn: Connection, catalog: Catalog) -> Classifier:
+def classifier_for(conn: Connection, catalog: Catalog) -> WarmClassifier:
     """The engine's classifier for this workspace: its packs, overrides and model. Cached by catalog
     version, which every pack, assignment or model change bumps, so no process classifies stale."""
     ws = catalog.workspace_id
 
-    def build() -> Classifier:
+    def build() -> WarmClassifier:
         from plugin.workspace.intent_model import load_model  # the model module builds on this one
 
         packs = workspace_packs(conn, ws)
@@ -108,10 +124,10 @@ def build_classifier(
     *,
     model: Scorer | None = None,
     threshold: float | None = None,
-) -> Classifier:
+) -> WarmClassifier:
     """The rules first; a message they leave without a stage goes to the model (SPEC §4)."""
     if not packs:
-        return lambda text, channel, current: _NOTHING
+        return WarmClassifier(lambda text, channel, current: _NOTHING, lambda texts: None)
     matcher = matcher_for(packs)
     template = catalog.template
     known = frozenset(intent.name for intent in matcher.intents)
@@ -133,12 +149,30 @@ def build_classifier(
             )
         return found
 
+    # What a text alone decides (its matched patterns and, when no pattern it matches sets a stage, the
+    # model's prediction), worked out by `warm` before a writer takes the database's lock.
+    ahead: dict[str, tuple[frozenset[int], Prediction | None]] = {}
+
+    def warm(texts: Iterable[str]) -> None:
+        for text in texts:
+            if text in ahead:
+                continue
+            matched = matcher.matched(text)
+            needs_model = model is not None and STAGE not in by_rules(matcher.names_of(matched)).assign
+            if len(ahead) >= 2048:
+                ahead.clear()
+            ahead[text] = (matched, model.predict(text) if needs_model and model is not None else None)
+
     def classify(text: str, channel: str, current: dict[str, str]) -> Classified:
-        names = matcher.intent_names(text, channel=channel, current=current)
+        known_ahead = ahead.get(text)
+        matched = known_ahead[0] if known_ahead is not None else matcher.matched(text)
+        names = matcher.names_of(matched, channel=channel, current=current)
         ruled = by_rules(names) if names else _NOTHING
         if model is None or STAGE in ruled.assign:
             return ruled
-        prediction = model.predict(text)
+        prediction = known_ahead[1] if known_ahead is not None else None
+        if prediction is None:
+            prediction = model.predict(text)
         if prediction.intent not in known:
             return ruled  # `none`, or not an intent of these packs (a simulation's proposed packs)
         decision = combine(
@@ -158,7 +192,7 @@ def build_classifier(
             assign, assigned_by = dict(ruled.assign), dict(ruled.assigned_by)
         return Classified(decision.intents, assign, assigned_by, "model", decision.confidence)
 
-    return classify
+    return WarmClassifier(classify, warm)
 
 
 def _assignments(

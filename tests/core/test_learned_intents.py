@@ -228,3 +228,49 @@ def test_a_manual_change_still_applies_over_a_model_decision(engine, workspace):
             now=at(30) + timedelta(minutes=1),
         )
     assert stage_of(engine, workspace, recorded.customer_id) == "cold_lead"
+
+
+WARM_TEXTS = [
+    "how much is the blue hoodie?",
+    "ok I'll take two of the black ones",
+    "not interested anymore, thanks",
+    "STOP",
+    "¿Cuánto cuesta el envío a Monterrey?",
+    "โอนแล้วนะคะ",
+    "hey so my daughter keeps asking about the standing desk you posted",
+    "👍",
+    "",
+]
+CURRENTS = [{}, {"stage": "hot_lead"}, {"stage": "customer", "reply": "no_reply"}]
+
+
+def test_texts_worked_out_ahead_classify_as_they_would_inside_the_transaction(engine, workspace):
+    """Webhooks read ahead (patterns, the model) before the writer lock: the result must not change."""
+    with reading(engine) as conn:
+        catalog = load_catalog(conn, workspace)
+        warmed = classifier_for(conn, catalog)
+    cold = build_workspace_classifier(engine, workspace, catalog)
+    warmed.warm(WARM_TEXTS)
+    for text in WARM_TEXTS:
+        for channel in ("sms", "whatsapp", "webchat"):
+            for current in CURRENTS:
+                assert warmed(text, channel, current) == cold(text, channel, current), (
+                    text,
+                    channel,
+                    current,
+                )
+
+
+def build_workspace_classifier(engine, workspace, catalog):
+    """A second classifier for the same workspace, built apart from the process's cache (never warmed)."""
+    from plugin.workspace.intent_model import load_model
+    from plugin.workspace.intents import build_classifier, workspace_overrides, workspace_packs
+
+    with reading(engine) as conn:
+        packs = workspace_packs(conn, workspace)
+        return build_classifier(
+            catalog,
+            packs,
+            workspace_overrides(conn, workspace),
+            model=load_model(conn, workspace, packs).model,
+        )

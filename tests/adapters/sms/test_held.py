@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from plugin.app import create_app
-from plugin.app.settings import Settings
+from plugin.app.settings import Settings, fold_delay_ms_for
 from plugin.cli.worker_cli import worker_command
 from plugin.domain.clock import utcnow
 from plugin.domain.events import MessageEvent
@@ -202,6 +202,9 @@ def test_a_bad_fold_delay_is_refused_by_name(value):
         Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": value})
 
 
-def test_the_fold_delay_defaults_to_a_moment_and_zero_folds_in_the_request():
-    assert Settings.from_env({}).fold_delay_ms == 50
-    assert Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": "0"}).fold_delay_ms == 0
+def test_the_fold_delay_is_the_backends_unless_set():
+    unset = Settings.from_env({})
+    assert (fold_delay_ms_for(unset, "postgresql"), fold_delay_ms_for(unset, "sqlite")) == (250, 0)
+    zero = Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": "0"})
+    assert fold_delay_ms_for(zero, "postgresql") == 0
+    assert fold_delay_ms_for(Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": "40"}), "sqlite") == 40
