@@ -23,8 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.domain.clock import aware, utcnow
 from plugin.domain.events import Media, MessageEvent
-from plugin.engine.inbox import receive
-from plugin.store.db import commits_each_statement, transaction
+from plugin.engine.inbox import Ahead, read_ahead, receive
+from plugin.store.db import commits_each_statement, reading, transaction
 from plugin.store.prepared import Prepared
 from plugin.store.schema import HeldMessage, table_of
 
@@ -116,6 +116,7 @@ def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
     """Folds the workspace's held messages, `batch` per transaction, until none is left."""
     folded = failed = 0
     while True:
+        ahead = _read_ahead(engine, workspace_id, batch)
         with transaction(engine) as conn:
             if not _fold_lock(conn, workspace_id):
                 return Folded(folded, failed, busy=True)
@@ -124,7 +125,7 @@ def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
                 return Folded(folded, failed, busy=False)
             try:
                 with conn.begin_nested():
-                    _fold_rows(conn, workspace_id, rows)
+                    _fold_rows(conn, workspace_id, rows, ahead)
                 folded += len(rows)
                 continue
             except Exception:  # noqa: BLE001 - one bad message must not hold back the others
@@ -136,16 +137,34 @@ def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
             for row in rows:
                 try:
                     with conn.begin_nested():
-                        _fold_rows(conn, workspace_id, [row])
+                        _fold_rows(conn, workspace_id, [row], ahead)
                     folded += 1
                 except Exception as exc:  # noqa: BLE001 - kept with its error, never lost
                     failed += 1
                     _set_aside(conn, workspace_id, row.id, exc)
 
 
-def _fold_rows(conn: Connection, workspace_id: int, rows) -> None:
+def _read_ahead(engine: Engine, workspace_id: int, batch: int) -> Ahead | None:
+    """The next batch's catalog, classifier and texts worked out before the fold's transaction (on
+    SQLite: before the writer lock, which the webhooks wait for meanwhile). A row that cannot be read
+    is left to the fold, which sets it aside."""
+    with reading(engine) as conn:
+        rows = conn.execute(_CLAIM, {"w": workspace_id, "n": batch}).all()
+    events = []
+    for r in rows:
+        try:
+            events.append(decode(workspace_id, r.channel, r.provider_id, r.event))
+        except (KeyError, TypeError, ValueError):
+            continue
+    if not events:
+        return None
+    with engine.connect() as conn:
+        return read_ahead(conn, workspace_id, events)
+
+
+def _fold_rows(conn: Connection, workspace_id: int, rows, ahead: Ahead | None = None) -> None:
     events = [decode(workspace_id, r.channel, r.provider_id, r.event) for r in rows]
-    receive(conn, workspace_id, events, now=utcnow())
+    receive(conn, workspace_id, events, now=utcnow(), ahead=ahead)
     conn.execute(_DELETE, {"w": workspace_id, "ids": [r.id for r in rows]})
 
 

@@ -20,8 +20,8 @@ from plugin.domain.optout import opt_change
 from plugin.engine.delivery_status import Delivery, record_delivery
 from plugin.engine.write_path import Recorded, record_messages
 from plugin.store.idempotency import remember, remembered
-from plugin.workspace.catalog import load_catalog
-from plugin.workspace.intents import classifier_for
+from plugin.workspace.catalog import cached_catalog, load_catalog
+from plugin.workspace.intents import cached_classifier, classifier_for
 
 log = logging.getLogger("statushub.engine")
 T = TypeVar("T")
@@ -71,13 +71,16 @@ def read_ahead(
     (built there when this process has not built them for this catalog version) and what the
     customers' texts alone decide (their patterns, the model). The writer then holds its lock only
     for what depends on the customer's state and for the writes (issue 18)."""
-    conn.execution_options(readonly=True)
-    try:
-        with conn.begin():
-            catalog = load_catalog(conn, workspace_id, catalog_version)
-            classify = classifier_for(conn, catalog)
-    finally:
-        conn.execution_options(readonly=False)
+    catalog = cached_catalog(conn, workspace_id, catalog_version) if catalog_version is not None else None
+    classify = cached_classifier(conn, catalog) if catalog is not None else None
+    if catalog is None or classify is None:
+        conn.execution_options(readonly=True)
+        try:
+            with conn.begin():
+                catalog = load_catalog(conn, workspace_id, catalog_version)
+                classify = classifier_for(conn, catalog)
+        finally:
+            conn.execution_options(readonly=False)
     classify.warm(e.text for e in events if e.direction == "inbound" and e.sender == "customer" and e.text)
     return Ahead(catalog, classify)
 

@@ -25,6 +25,10 @@ class ByCatalogVersion(Generic[T]):
         self._lock = threading.Lock()
         self._limit = limit
 
+    def cached(self, conn: Connection, workspace_id: int, version: int) -> T | None:
+        """The value kept for that version, or None; reads nothing."""
+        return self._values.get((conn.engine.url, workspace_id, version))
+
     def get(self, conn: Connection, workspace_id: int, version: int, build: Callable[[], T]) -> T:
         # Keyed by database too: one process (a test run, a CLI pointed elsewhere) may see several.
         key = (conn.engine.url, workspace_id, version)

@@ -22,6 +22,11 @@ def load_catalog(conn: Connection, workspace_id: int, version: int | None = None
     return _catalogs.get(conn, workspace_id, version, lambda: _read_catalog(conn, workspace_id, version))
 
 
+def cached_catalog(conn: Connection, workspace_id: int, version: int) -> Catalog | None:
+    """The catalog this process keeps for that version, or None; reads nothing."""
+    return _catalogs.cached(conn, workspace_id, version)
+
+
 def _read_catalog(conn: Connection, workspace_id: int, version: int) -> Catalog:
     template = conn.execute(select(Workspace.template).where(Workspace.id == workspace_id)).scalar_one()
     tracks = conn.execute(

@@ -109,6 +109,11 @@ def classifier_for(conn: Connection, catalog: Catalog) -> WarmClassifier:
     return _classifiers.get(conn, ws, catalog.version, build)
 
 
+def cached_classifier(conn: Connection, catalog: Catalog) -> WarmClassifier | None:
+    """The classifier this process keeps for the catalog's version, or None; reads nothing."""
+    return _classifiers.cached(conn, catalog.workspace_id, catalog.version)
+
+
 def workspace_threshold(conn: Connection, workspace_id: int) -> float | None:
     """The workspace's own confidence threshold for the model, if it set one (setting
     `intent_threshold`); None means the model's calibrated threshold."""
