@@ -100,10 +100,11 @@ class Gunicorn:
     """`gunicorn -k sync -w 2 'plugin.app:create_app()'` on a free loopback port, in its own process
     group so that SIGKILL takes the master and every worker at once."""
 
-    def __init__(self, database_url: str, log_path: Path, workers: int = 2):
+    def __init__(self, database_url: str, log_path: Path, workers: int = 2, env: dict | None = None):
         self.database_url = database_url
         self.log_path = log_path
         self.workers = workers
+        self.env = env or {}
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -117,6 +118,7 @@ class Gunicorn:
             "STATUSHUB_DATABASE_URL": self.database_url,
             "STATUSHUB_PUBLIC_URL": PUBLIC_URL,
             "SLACK_SIGNING_SECRET": "slack-signing-secret-for-reliability",
+            **self.env,
         }
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         self.proc = subprocess.Popen(
@@ -171,8 +173,8 @@ class Gunicorn:
 def gunicorn(tmp_path):
     started: list[Gunicorn] = []
 
-    def start(database_url: str, workers: int = 2) -> Gunicorn:
-        g = Gunicorn(database_url, tmp_path / f"gunicorn-{len(started)}.log", workers)
+    def start(database_url: str, workers: int = 2, env: dict | None = None) -> Gunicorn:
+        g = Gunicorn(database_url, tmp_path / f"gunicorn-{len(started)}.log", workers, env)
         started.append(g)
         g.start()
         return g

@@ -4,11 +4,15 @@ what an uninterrupted run stores (SPEC §5 duplicates, §8 correctness from the 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
 from plugin.app import create_app
+from plugin.store.db import make_engine
+from plugin.store.schema import HeldMessage
 from tests.reliability.conftest import (
     PUBLIC_URL,
     TEXTS,
@@ -34,6 +38,15 @@ def stream() -> list[dict]:
     ]
 
 
+def held(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(HeldMessage)).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def post(session: requests.Session, base: str, form: dict) -> int | None:
     try:
         return session.post(
@@ -44,13 +57,17 @@ def post(session: requests.Session, base: str, form: dict) -> int | None:
 
 
 @pytest.mark.slow
+# Held for 2 s, so that the kill surely leaves messages acknowledged and not yet folded.
+@pytest.mark.parametrize("fold_delay", ["0", "2000"], ids=["folded-in-request", "held"])
 def test_a_hub_killed_mid_stream_stores_every_message_once_after_retries(
-    db_url, fresh_pg, gunicorn, capsys, record_property
+    db_url, fresh_pg, gunicorn, capsys, record_property, fold_delay
 ):
+    """Folded in each request, or held and folded a moment later (PostgreSQL's default): a kill
+    between a message's 200 and its fold leaves it held, and the next fold of its workspace takes it."""
     pg_only(db_url)
     make_workspace(db_url)
     forms = stream()
-    hub = gunicorn(db_url)
+    hub = gunicorn(db_url, env={"STATUSHUB_FOLD_DELAY_MS": fold_delay})
     session = requests.Session()
     killed = threading.Event()
 
@@ -69,12 +86,18 @@ def test_a_hub_killed_mid_stream_stores_every_message_once_after_retries(
         else:
             unacked.append(form)
     assert unacked, "the kill must have interrupted the stream"
+    held_at_kill = held(db_url)
+    assert held_at_kill > 0 if fold_delay != "0" else held_at_kill == 0
     hub.start()  # same port, same database: Twilio retries to the same URL
     retried, rounds = len(unacked), 0
     while unacked and rounds < 5:
         unacked = [f for f in unacked if post(session, hub.base, f) != 200]
         rounds += 1
     assert not unacked, f"{len(unacked)} events never acknowledged"
+    deadline = time.monotonic() + 20
+    while held(db_url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert held(db_url) == 0, "held messages left unfolded"
 
     clean_url = fresh_pg()
     make_workspace(clean_url)
@@ -85,8 +108,8 @@ def test_a_hub_killed_mid_stream_stores_every_message_once_after_retries(
     crashed, clean = outcome(db_url), outcome(clean_url)
     stored = len(crashed["messages"])
     figures = (
-        f"\n[crash] events sent={EVENTS} acknowledged before kill={acked} retried={retried} "
-        f"stored={stored} lost={EVENTS - len({m[3] for m in crashed['messages']})}"
+        f"\n[crash, fold delay {fold_delay} ms] events sent={EVENTS} acknowledged before kill={acked} retried={retried} "
+        f"held at the kill={held_at_kill} stored={stored} lost={EVENTS - len({m[3] for m in crashed['messages']})}"
     )
     record_property("figures", figures.strip())
     with capsys.disabled():
