@@ -136,12 +136,35 @@ def training_examples(
     return sorted(kept + corrected)
 
 
+# Fits already made in this process, by training digest (equal digests, equal models): a workspace's
+# retraining with unchanged corrections, or a second database in one test run, fits once. Few kept:
+# each holds a model's arrays.
+_FITS: dict[str, tuple[Model, object]] = {}
+_FITS_KEPT = 4
+
+
+def forget_fits() -> None:
+    """Drops the fits kept in this process (a test of determinism fits again)."""
+    _FITS.clear()
+
+
 def fit(examples: Sequence[Example], config: TrainingConfig = TrainingConfig()) -> tuple[Model, object]:
     """Fit the model on `examples`; returns it with the scikit-learn estimator it was exported from."""
+    examples = sorted(examples)
+    digest = training_digest(examples, config)
+    found = _FITS.get(digest)
+    if found is None:
+        found = _fit(examples, config, digest)
+        if len(_FITS) >= _FITS_KEPT:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[digest] = found
+    return found
+
+
+def _fit(examples: Sequence[Example], config: TrainingConfig, digest: str) -> tuple[Model, object]:
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
-    examples = sorted(examples)
     features = FeatureSpace.fit((example.text for example in examples), config.features)
     matrix = features.matrix([example.text for example in examples])
     labels = np.array([example.intent for example in examples])
@@ -154,7 +177,7 @@ def fit(examples: Sequence[Example], config: TrainingConfig = TrainingConfig()) 
     counts: dict[str, int] = {}
     for example in examples:
         counts[example.source] = counts.get(example.source, 0) + 1
-    info = TrainingInfo(digest=training_digest(examples, config), counts=counts)
+    info = TrainingInfo(digest=digest, counts=counts)
     coef, intercept = estimator.coef_, estimator.intercept_
     if len(estimator.classes_) == 2:
         # Two classes (a pack of one intent, and none): scikit-learn keeps one row, P(second) =
