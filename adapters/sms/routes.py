@@ -46,7 +46,10 @@ def inbound():
     senders = senders_of(form.get("To"), form.get("MessagingServiceSid"))
     url = signed_url(request, h.settings)
     now = utcnow()
-    with h.single_statements() as conn:
+    # With a folder, a connection whose insert commits alone on PostgreSQL (held messages); else the
+    # request's one connection, which the message is then folded on.
+    connect = h.single_statements if h.folder is not None else h.engine.connect
+    with connect() as conn:
         # Looked up and verified before any unit of work begins (SQLite: without the writer lock).
         account = sms_account_before_unit_of_work(conn, senders, (form.get("AccountSid") or "").strip())
         if account is None:
@@ -62,16 +65,18 @@ def inbound():
             h.folder.soon(ws_id)
             log.info("sms inbound held", extra={"workspace_id": ws_id, "duplicate": not held})
             return Response(twiml.EMPTY, 200, mimetype="text/xml")
-    return _received(event, account.catalog_version, reply, now)
+        if h.folder is None:
+            return _received(conn, event, account.catalog_version, reply, now)
+    with h.engine.connect() as conn:  # an auto-reply beside a folder: the lookup's connection autocommits
+        return _received(conn, event, account.catalog_version, reply, now)
 
 
-def _received(event, catalog_version: int | None, reply: str | None, now) -> Response:
-    """An inbound message folded in its request: its answer may depend on it (an auto-reply is not
-    sent to a customer who is opted out, nor to a keyword)."""
+def _received(conn, event, catalog_version: int | None, reply: str | None, now) -> Response:
+    """An inbound message folded in its request on `conn`: its answer may depend on it (an auto-reply
+    is not sent to a customer who is opted out, nor to a keyword)."""
     ws_id = event.workspace_id
-    with hub().engine.connect() as conn:
-        ahead = read_ahead(conn, ws_id, [event], catalog_version)
-        recorded = delivered_once(conn, lambda: receive(conn, ws_id, [event], now=now, ahead=ahead)[0])
+    ahead = read_ahead(conn, ws_id, [event], catalog_version)
+    recorded = delivered_once(conn, lambda: receive(conn, ws_id, [event], now=now, ahead=ahead)[0])
     log.info(
         "sms inbound",
         extra={"workspace_id": ws_id, "message_id": recorded.message_id, "duplicate": recorded.duplicate},
