@@ -70,9 +70,9 @@ def events():
         repeated = body is not None
         if body is None:
             ahead = read_ahead(conn, account.workspace_id, [event], account.catalog_version)
-            body, repeated = delivered_once(
-                conn,
-                lambda: receive_once(
+
+            def receive(unseen: bool) -> tuple[str, bool]:
+                return receive_once(
                     conn,
                     account.workspace_id,
                     SCOPE,
@@ -82,8 +82,11 @@ def events():
                     catalog_version=account.catalog_version,
                     answer=answer,
                     ahead=ahead,
-                ),
-            )
+                    unseen=unseen,
+                )
+
+            # Just read as unseen: the first attempt does not read it again under the writer lock.
+            body, repeated = delivered_once(conn, lambda: receive(True), lambda: receive(False))
     log.info("web chat event", extra={"workspace_id": account.workspace_id, "repeated": repeated})
     return Response(body, 200, mimetype="application/json")
 

@@ -118,13 +118,16 @@ def receive_once(
     catalog_version: int | None = None,
     answer: Callable[[list[Recorded]], str] = lambda recorded: "",
     ahead: Ahead | None = None,
+    unseen: bool = False,
 ) -> tuple[str, bool]:
     """Receives `events` once per delivery `(scope, key)` (a web chat event id, a Slack event id) and
     returns (answer, repeated). The first delivery stores the messages and remembers
     `answer(recorded)` in the caller's transaction; a repeat changes nothing and gets the remembered
     answer back. A concurrent first delivery loses on the key (IntegrityError) and its transaction
-    rolls back: run again, it is a repeat."""
-    first = remembered(conn, workspace_id, scope, key)
+    rolls back: run again, it is a repeat. `unseen`: the caller has just found no remembered answer
+    (`remembered_answer`, before its unit of work), so it is not read again under the writer lock;
+    a delivery that raced it in between is caught by that key all the same."""
+    first = None if unseen else remembered(conn, workspace_id, scope, key)
     if first is not None:
         return first[1], True
     recorded = (
@@ -137,17 +140,17 @@ def receive_once(
     return body, False
 
 
-def delivered_once(conn: Connection, work: Callable[[], T]) -> T:
+def delivered_once(conn: Connection, work: Callable[[], T], again: Callable[[], T] | None = None) -> T:
     """`work()` in a unit of work begun on `conn`, for a webhook's delivery. Two deliveries of one event
     that race both get past the duplicate check; the later loses on a unique key (the provider id, the
-    event id) and rolls back: run once more, it is then a repeat and finds the first. An integrity
-    error on that second run is a real one and is raised."""
+    event id) and rolls back: run once more (`again()`, else `work()`), it is then a repeat and finds
+    the first. An integrity error on that second run is a real one and is raised."""
     try:
         with conn.begin():
             return work()
     except IntegrityError:
         with conn.begin():
-            return work()
+            return (again or work)()
 
 
 def remembered_answer(conn: Connection, workspace_id: int, scope: str, key: str) -> str | None:

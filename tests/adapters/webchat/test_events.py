@@ -59,6 +59,32 @@ def test_duplicate_event_id_is_answered_with_the_identical_first_body(client, en
     assert (rows(engine, Message), rows(engine, StatusChange)) == before
 
 
+def test_a_twin_delivered_between_the_duplicate_check_and_the_writer_lock_is_answered_as_a_repeat(
+    client, engine, monkeypatch
+):
+    """The duplicate check runs before the writer lock and is not read again under it: a twin that
+    lands in between is caught by the remembered answer's key, and this delivery rolls back and is
+    answered with the twin's body."""
+    from adapters.webchat import routes
+
+    real = routes.remembered_answer
+    twin = []
+
+    def check_then_let_the_twin_in(conn, workspace_id, scope, key):
+        found = real(conn, workspace_id, scope, key)
+        monkeypatch.setattr(routes, "remembered_answer", real)
+        twin.append(post_event(client, event_body("e1", "hello")))
+        twin.append(rows(engine, StatusChange))
+        return found
+
+    monkeypatch.setattr(routes, "remembered_answer", check_then_let_the_twin_in)
+    late = post_event(client, event_body("e1", "hello"))
+    assert twin[0].status_code == 200 and twin[0].json["duplicate"] is False
+    assert (late.status_code, late.data) == (200, twin[0].data)
+    assert (rows(engine, Message), rows(engine, Delivery)) == (1, 1)
+    assert rows(engine, StatusChange) == twin[1] > 0  # the late delivery's changes rolled back
+
+
 def test_reply_flips_per_message_and_holds_against_a_late_older_message(client, engine):
     def reply(answer):
         return answer.json["customer"]["statuses"]["reply"]
