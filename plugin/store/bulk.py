@@ -2,7 +2,9 @@
 
 SQLAlchemy builds each row's parameters for an executemany and, asked for rows back in parameter
 order, inserts one row per statement on SQLite: here SQLite gets the prepared statement's many-row
-form. Other backends take the Core path. bench/engine.py measures the difference.
+form. On PostgreSQL a plain INSERT, or an UPDATE by key, goes as one statement over arrays (`unnest`),
+where SQLAlchemy would send a statement per row (parsed and planned one by one), or with RETURNING
+one VALUES list as long as the batch that psycopg parses anew each time; others take the Core path. bench/engine.py measures the difference.
 """
 
 from __future__ import annotations
@@ -58,7 +60,13 @@ def executemany(conn: Connection, prepared: Prepared, rows: list[dict]) -> None:
         return
     if len(rows) == 1 and prepared.try_rows(conn, rows[0]) is not None:
         return
-    form = prepared.many_rows(conn, tuple(rows[0]))
+    keys = tuple(rows[0])
+    arrays = prepared.array_rows(conn, keys)
+    params = arrays.params(rows) if arrays is not None else None
+    if arrays is not None and params is not None:
+        conn.exec_driver_sql(arrays.sql, params)
+        return
+    form = prepared.many_rows(conn, keys)
     if form is None:
         prepared.execute(conn, rows)
         return
@@ -69,9 +77,15 @@ def insert_returning(
     conn: Connection, prepared: Prepared, rows: list[dict], returning: Sequence[str], core: Prepared
 ) -> list:
     """The `returning` columns of the rows `prepared` (a plain INSERT) adds, in no particular order: the
-    caller matches them back by a unique key. Multi-row INSERT ... RETURNING statements on SQLite;
-    `core` (the same insert with its RETURNING) elsewhere."""
-    form = prepared.many_rows(conn, tuple(rows[0])) if rows else None
+    caller matches them back by a unique key. Multi-row INSERT ... RETURNING statements on SQLite, one
+    over arrays on PostgreSQL; `core` (the same insert with its RETURNING) elsewhere."""
+    if not rows:
+        return []
+    arrays = prepared.array_rows(conn, tuple(rows[0]))
+    params = arrays.params(rows) if arrays is not None else None
+    if arrays is not None and params is not None:
+        return list(conn.exec_driver_sql(f"{arrays.sql} RETURNING {', '.join(returning)}", params))
+    form = prepared.many_rows(conn, tuple(rows[0]))
     if form is None:
         return list(core.execute(conn, rows).all())
     head, _, group = form.sql.partition(" VALUES ")

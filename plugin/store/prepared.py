@@ -18,13 +18,16 @@ the first statement, so a read made before `conn.begin()` is part of it; SQLite 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection, Insert, Table, Update, exc
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 Processor = Callable[[Any], Any] | None
 
@@ -32,12 +35,13 @@ Processor = Callable[[Any], Any] | None
 class Prepared:
     """One statement and its compiled forms. Build it once (module level) and run it many times."""
 
-    __slots__ = ("statement", "_one", "_many")
+    __slots__ = ("statement", "_one", "_many", "_arrays")
 
     def __init__(self, statement) -> None:
         self.statement = statement
         self._one: dict[tuple[str, tuple[str, ...]], _OneRow | None] = {}
         self._many: dict[tuple[str, ...], _ManyRows | None] = {}
+        self._arrays: dict[tuple[str, ...], _ArrayRows | None] = {}
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
         """All rows with `params`, which must name every parameter the statement has (ValueError
@@ -89,6 +93,20 @@ class Prepared:
                 result.string, tuple((n, _converter(result.binds[n].type, conn.dialect)) for n in names)
             )
         self._many[keys] = form
+        return form
+
+    def array_rows(self, conn: Connection, keys: tuple[str, ...]) -> _ArrayRows | None:
+        """The statement's form for many rows carrying `keys` on PostgreSQL, when it is a plain INSERT:
+        one statement whose parameters are a column each, as arrays (`INSERT ... SELECT FROM
+        unnest(...)`). Its SQL is the same for any number of rows, so neither psycopg nor the server
+        parses a statement per row (or one as long as the batch). None elsewhere."""
+        if conn.dialect.name != "postgresql":
+            return None
+        try:
+            return self._arrays[keys]
+        except KeyError:
+            pass
+        form = self._arrays[keys] = _ArrayRows.compile(conn.dialect, self.statement, keys)
         return form
 
 
@@ -159,6 +177,111 @@ class _ManyRows:
             values = list(map(itemgetter(name), rows))
             columns.append(values if convert is None else convert(values))
         return list(zip(*columns, strict=True))
+
+
+class _ArrayRows:
+    """A plain INSERT, or an UPDATE setting and matching columns to parameters, on PostgreSQL as one
+    statement over a column array per parameter (`unnest`), for one set of keys: its SQL, what turns
+    each key's column of values into what is bound, and for an UPDATE the keys that find its row."""
+
+    __slots__ = ("sql", "binds", "unique")
+
+    def __init__(self, sql: str, binds: tuple[tuple[str, Callable | None], ...], unique: tuple[str, ...]):
+        self.sql, self.binds, self.unique = sql, binds, unique
+
+    @classmethod
+    def compile(cls, dialect, stmt, keys: tuple[str, ...]) -> _ArrayRows | None:
+        if _compiled(dialect, stmt, keys) is None or getattr(stmt, "_returning", None):
+            return None
+        table = stmt.table if isinstance(stmt, Insert | Update) else None
+        if not isinstance(table, Table) or table.schema is not None:
+            return None
+        if isinstance(stmt, Insert):
+            return cls._insert(dialect, stmt, table, keys)
+        return cls._update(dialect, stmt, table, keys)
+
+    @classmethod
+    def _insert(cls, dialect, stmt: Insert, table: Table, keys: tuple[str, ...]) -> _ArrayRows | None:
+        if stmt._values or stmt._post_values_clause is not None:
+            return None
+        quote = dialect.identifier_preparer.quote
+        columns = [table.c[key] for key in keys]
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+            f"SELECT * FROM unnest({', '.join(_array(dialect, n, c) for n, c in enumerate(columns))})"
+        )
+        return cls(sql, _binds(dialect, keys, columns), ())
+
+    @classmethod
+    def _update(cls, dialect, stmt: Update, table: Table, keys: tuple[str, ...]) -> _ArrayRows | None:
+        quote = dialect.identifier_preparer.quote
+        matched = _equalities(table, stmt._where_criteria)
+        assigned = {}
+        for column, value in (stmt._values or {}).items():
+            name = column if isinstance(column, str) else getattr(column, "key", None)
+            if not isinstance(name, str) or name not in table.c or not isinstance(value, BindParameter):
+                return None
+            assigned[value.key] = table.c[name]
+        if matched is None or not assigned or set(matched) & set(assigned):
+            return None
+        if set(matched) | set(assigned) != set(keys):
+            return None
+        order = list(assigned) + list(matched)
+        columns = [assigned.get(key, matched.get(key)) for key in order]
+        sets = ", ".join(f"{quote(assigned[key].name)} = v.a{n}" for n, key in enumerate(assigned))
+        where = " AND ".join(
+            f"{quote(table.name)}.{quote(matched[key].name)} = v.a{n}"
+            for n, key in enumerate(order)
+            if key in matched
+        )
+        sql = (
+            f"UPDATE {quote(table.name)} SET {sets} FROM unnest("
+            f"{', '.join(_array(dialect, n, c) for n, c in enumerate(columns))}) "
+            f"AS v({', '.join(f'a{n}' for n in range(len(order)))}) WHERE {where}"
+        )
+        return cls(sql, _binds(dialect, tuple(order), columns), tuple(matched))
+
+    def params(self, rows: list[dict]) -> dict[str, list] | None:
+        """The rows as one array per parameter; None for an UPDATE whose rows find one row twice (one
+        statement would apply only one of them: run them one by one)."""
+        if self.unique and len({tuple(row[k] for k in self.unique) for row in rows}) != len(rows):
+            return None
+        out = {}
+        for n, (name, convert) in enumerate(self.binds):
+            values = list(map(itemgetter(name), rows))
+            out[f"a{n}"] = values if convert is None else convert(values)
+        return out
+
+
+def _array(dialect, n: int, column) -> str:
+    """Parameter `a<n>` as an array of the column's base type, without its length: a cast to
+    VARCHAR(n) would truncate, where the column's own assignment refuses an over-long value."""
+    base = re.sub(r"\(.*?\)", "", column.type.compile(dialect=dialect))
+    return f"CAST(%(a{n})b AS {base}[])"
+
+
+def _binds(dialect, keys: tuple[str, ...], columns) -> tuple[tuple[str, Callable | None], ...]:
+    return tuple((key, _converter(c.type, dialect)) for key, c in zip(keys, columns, strict=True))
+
+
+def _equalities(table, criteria) -> dict | None:
+    """{parameter: column} of a WHERE that is only `column = :parameter` terms joined by AND."""
+    found: dict = {}
+    pending = list(criteria)
+    while pending:
+        clause = pending.pop()
+        if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
+            pending.extend(clause.clauses)
+            continue
+        if not (
+            isinstance(clause, BinaryExpression)
+            and clause.operator is operators.eq
+            and isinstance(clause.right, BindParameter)
+            and getattr(clause.left, "table", None) is table
+        ):
+            return None
+        found[clause.right.key] = clause.left
+    return found or None
 
 
 def _driver(conn: Connection) -> Any:
