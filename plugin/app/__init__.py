@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields, replace
 
@@ -13,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.app.folding import Folder
 from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
+from plugin.app.logs import configure as configure_logging
 from plugin.app.settings import Settings, fold_delay_ms_for
 from plugin.automation.outbound import Senders
 from plugin.store.db import make_engine, reading, single_statements, transaction
@@ -81,7 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if hops:
         # Trust only the N nearest hops of X-Forwarded-*, never the client's leftmost value (SPEC §12).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
-    logging.getLogger("statushub").setLevel(logging.INFO)
+    configure_logging(settings.log_level)
 
     from plugin.app import errors, health
 

@@ -32,6 +32,7 @@ class Settings:
     # How long a held inbound message may wait to be folded into statuses; 0 folds each in its request.
     # None: the database's default (`fold_delay_ms_for`).
     fold_delay_ms: int | None = None
+    log_level: str = "INFO"  # STATUSHUB_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR (plugin/app/logs.py)
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -54,6 +55,7 @@ class Settings:
             read_database_url=env.get("STATUSHUB_READ_DATABASE_URL") or None,
             retention_days=_days(env.get("STATUSHUB_RETENTION_DAYS")),
             fold_delay_ms=_fold_delay(env.get("STATUSHUB_FOLD_DELAY_MS")),
+            log_level=_log_level(env.get("STATUSHUB_LOG_LEVEL")),
         )
 
 
@@ -116,3 +118,13 @@ def _fold_delay(value: str | None) -> int | None:
     if not text.isdigit() or len(text) > 5 or int(text) > 10_000:
         raise ValueError(f"STATUSHUB_FOLD_DELAY_MS must be milliseconds from 0 to 10000, not {value!r}")
     return int(text)
+
+
+def _log_level(value: str | None) -> str:
+    """STATUSHUB_LOG_LEVEL: DEBUG, INFO (the default), WARNING or ERROR, in any case."""
+    from plugin.app.logs import LEVELS
+
+    text = (value or "").strip().upper() or "INFO"
+    if text not in LEVELS:
+        raise ValueError(f"STATUSHUB_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {value!r}")
+    return text
