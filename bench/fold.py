@@ -6,8 +6,9 @@ Holds N Twilio-like messages of 500 customers (the shared harness's texts), fold
 and the PostgreSQL backends' CPU. The two sides alternate for --rounds rounds on one fresh database
 (customers exist after a warm-up fold), and each prints its median round.
 
-    .venv/bin/python bench/fold.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                                   [--messages 1000] [--batch 35,100,500] [--rounds 3]
+    .venv/bin/python bench/fold.py [--messages 1000] [--batch 35,100,500] [--rounds 3]
+
+PostgreSQL is bench/wrkload.py's (STATUSHUB_TEST_PG_URL, default postgres@127.0.0.1:5432).
 
 Under the webhooks, a fold at the default delay (250 ms) takes some tens of messages per process.
 """
@@ -21,16 +22,14 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.traffic import INBOUND  # noqa: E402
+from bench.wrkload import Databases  # noqa: E402
 from plugin.domain.clock import utcnow  # noqa: E402
 from plugin.domain.events import MessageEvent  # noqa: E402
 from plugin.engine.held import fold, hold_committed  # noqa: E402
@@ -112,16 +111,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--batch", default="35,100,500")
     parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args()
-    database = f"statushub_fold_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(opts.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = opts.url.rsplit("/", 1)[0] + "/" + database
+    databases = Databases(pg=True, work=Path("."))
+    url = databases.new("fold")
+    database = url.rsplit("/", 1)[1]
     try:
         upgrade(url)
         engine = make_engine(url)
@@ -151,8 +147,7 @@ def main() -> None:
             )
         engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        databases.drop()
 
 
 if __name__ == "__main__":
