@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from plugin.app.logs import LEVELS
+
 DEFAULT_DATABASE_URL = "sqlite:///statushub.db"
 
 
@@ -122,8 +124,6 @@ def _fold_delay(value: str | None) -> int | None:
 
 def _log_level(value: str | None) -> str:
     """STATUSHUB_LOG_LEVEL: DEBUG, INFO (the default), WARNING or ERROR, in any case."""
-    from plugin.app.logs import LEVELS
-
     text = (value or "").strip().upper() or "INFO"
     if text not in LEVELS:
         raise ValueError(f"STATUSHUB_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {value!r}")

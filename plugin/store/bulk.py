@@ -2,9 +2,10 @@
 
 SQLAlchemy builds each row's parameters for an executemany and, asked for rows back in parameter
 order, inserts one row per statement on SQLite: here SQLite gets the prepared statement's many-row
-form. On PostgreSQL a plain INSERT, or an UPDATE by key, goes as one statement over arrays (`unnest`),
-where SQLAlchemy would send a statement per row (parsed and planned one by one), or with RETURNING
-one VALUES list as long as the batch that psycopg parses anew each time; others take the Core path. bench/engine.py measures the difference.
+form. On PostgreSQL a plain INSERT, or an UPDATE by key, goes as one statement over arrays
+(`unnest`), where SQLAlchemy would send a statement per row (parsed and planned one by one), or with
+RETURNING one VALUES list as long as the batch that psycopg parses anew each time; other statements
+take the Core path. bench/engine.py and bench/fold.py measure the difference.
 """
 
 from __future__ import annotations
@@ -60,13 +61,11 @@ def executemany(conn: Connection, prepared: Prepared, rows: list[dict]) -> None:
         return
     if len(rows) == 1 and prepared.try_rows(conn, rows[0]) is not None:
         return
-    keys = tuple(rows[0])
-    arrays = prepared.array_rows(conn, keys)
-    params = arrays.params(rows) if arrays is not None else None
-    if arrays is not None and params is not None:
-        conn.exec_driver_sql(arrays.sql, params)
+    arrays = _over_arrays(conn, prepared, rows)
+    if arrays is not None:
+        conn.exec_driver_sql(*arrays)
         return
-    form = prepared.many_rows(conn, keys)
+    form = prepared.many_rows(conn, tuple(rows[0]))
     if form is None:
         prepared.execute(conn, rows)
         return
@@ -81,10 +80,10 @@ def insert_returning(
     over arrays on PostgreSQL; `core` (the same insert with its RETURNING) elsewhere."""
     if not rows:
         return []
-    arrays = prepared.array_rows(conn, tuple(rows[0]))
-    params = arrays.params(rows) if arrays is not None else None
-    if arrays is not None and params is not None:
-        return list(conn.exec_driver_sql(f"{arrays.sql} RETURNING {', '.join(returning)}", params))
+    arrays = _over_arrays(conn, prepared, rows)
+    if arrays is not None:
+        sql, params = arrays
+        return list(conn.exec_driver_sql(f"{sql} RETURNING {', '.join(returning)}", params))
     form = prepared.many_rows(conn, tuple(rows[0]))
     if form is None:
         return list(core.execute(conn, rows).all())
@@ -97,3 +96,11 @@ def insert_returning(
         statement = f"{head} VALUES {', '.join([group] * len(chunk))} RETURNING {back}"
         found += conn.exec_driver_sql(statement, tuple(chain.from_iterable(chunk))).all()
     return found
+
+
+def _over_arrays(conn: Connection, prepared: Prepared, rows: list[dict]) -> tuple[str, dict] | None:
+    """The SQL and array parameters that run `prepared` over `rows` as one statement (PostgreSQL), or
+    None: no array form, or an UPDATE whose rows find one row twice."""
+    form = prepared.array_rows(conn, tuple(rows[0]))
+    params = form.params(rows) if form is not None else None
+    return (form.sql, params) if form is not None and params is not None else None

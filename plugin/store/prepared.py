@@ -96,10 +96,10 @@ class Prepared:
         return form
 
     def array_rows(self, conn: Connection, keys: tuple[str, ...]) -> _ArrayRows | None:
-        """The statement's form for many rows carrying `keys` on PostgreSQL, when it is a plain INSERT:
-        one statement whose parameters are a column each, as arrays (`INSERT ... SELECT FROM
-        unnest(...)`). Its SQL is the same for any number of rows, so neither psycopg nor the server
-        parses a statement per row (or one as long as the batch). None elsewhere."""
+        """The statement's form for many rows carrying `keys` on PostgreSQL, when it is a plain INSERT
+        or an UPDATE by key: one statement whose parameters are a column each, as arrays (`unnest`).
+        Its SQL is the same for any number of rows, so neither psycopg nor the server parses a
+        statement per row (or one as long as the batch). None elsewhere."""
         if conn.dialect.name != "postgresql":
             return None
         try:
@@ -226,20 +226,19 @@ class _ArrayRows:
             return None
         if set(matched) | set(assigned) != set(keys):
             return None
-        order = list(assigned) + list(matched)
-        columns = [assigned.get(key, matched.get(key)) for key in order]
-        sets = ", ".join(f"{quote(assigned[key].name)} = v.a{n}" for n, key in enumerate(assigned))
+        bound = {**assigned, **matched}  # parameter a<n> is the n-th: the assigned ones, then the key
+        sets = ", ".join(f"{quote(column.name)} = v.a{n}" for n, column in enumerate(assigned.values()))
         where = " AND ".join(
-            f"{quote(table.name)}.{quote(matched[key].name)} = v.a{n}"
-            for n, key in enumerate(order)
-            if key in matched
+            f"{quote(table.name)}.{quote(column.name)} = v.a{n}"
+            for n, column in enumerate(bound.values())
+            if n >= len(assigned)
         )
         sql = (
             f"UPDATE {quote(table.name)} SET {sets} FROM unnest("
-            f"{', '.join(_array(dialect, n, c) for n, c in enumerate(columns))}) "
-            f"AS v({', '.join(f'a{n}' for n in range(len(order)))}) WHERE {where}"
+            f"{', '.join(_array(dialect, n, c) for n, c in enumerate(bound.values()))}) "
+            f"AS v({', '.join(f'a{n}' for n in range(len(bound)))}) WHERE {where}"
         )
-        return cls(sql, _binds(dialect, tuple(order), columns), tuple(matched))
+        return cls(sql, _binds(dialect, tuple(bound), list(bound.values())), tuple(matched))
 
     def params(self, rows: list[dict]) -> dict[str, list] | None:
         """The rows as one array per parameter; None for an UPDATE whose rows find one row twice (one

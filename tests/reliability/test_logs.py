@@ -25,10 +25,9 @@ from tests.reliability.conftest import (
 
 
 def record(message: str, level: int = logging.INFO, exc_info=None, **extra) -> logging.LogRecord:
-    made = logging.getLogger("statushub.test").makeRecord(
+    return logging.getLogger("statushub.test").makeRecord(
         "statushub.test", level, __file__, 1, message, (), exc_info, extra=extra
     )
-    return made
 
 
 def test_a_record_is_one_json_line_with_its_fields():

@@ -57,12 +57,12 @@ def test_rows_inserted_over_arrays_are_stored_as_core_stores_them(engine, worksp
 
 
 def test_an_over_long_value_is_refused_not_cut_short(engine, workspace):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
     customer = _customer(engine, workspace)
     rows = _rows(workspace, customer, "long-")
     rows[3]["channel"] = "c" * 17  # the column holds 16
     with pytest.raises(DataError), transaction(engine) as conn:
-        if conn.dialect.name == "sqlite":
-            pytest.skip("SQLite does not enforce VARCHAR lengths")
         executemany(conn, _INSERT, rows)
     with engine.connect() as conn:
         assert _stored(conn, "long-") == []
