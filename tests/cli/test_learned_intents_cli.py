@@ -7,6 +7,8 @@ import hashlib
 import json
 from datetime import timedelta
 
+import pytest
+
 from plugin.domain.clock import utcnow
 from plugin.domain.events import MessageEvent
 from plugin.engine import receive
@@ -26,6 +28,7 @@ def classified(cli, text: str) -> dict:
     return json.loads(cli("rules", "classify", "--workspace", "acme", input=text + "\n").stdout)
 
 
+@pytest.mark.slow  # trains a model
 def test_corrections_then_train_teach_the_workspace_a_new_phrase(cli, engine, workspace):
     ids = [send(engine, workspace, PHRASE, n, f"+1555000100{n}") for n in range(3)]
     for mid in ids:

@@ -62,6 +62,7 @@ def work(url: str, ws: int, share: list[tuple]) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_eight_processes_store_each_message_once_and_agree_with_the_audit(engine, db_url):
     if not db_url.startswith("postgresql"):
         pytest.skip("several processes share one database on PostgreSQL (SPEC §8)")

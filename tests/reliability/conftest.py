@@ -9,12 +9,11 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from plugin.domain.clock import utcnow
@@ -78,22 +77,16 @@ def make_workspace(url: str) -> int:
 @pytest.fixture
 def fresh_pg(request):
     """A factory of extra PostgreSQL databases cloned from the migrated template, dropped afterwards."""
-    template = request.getfixturevalue("pg_template")
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    databases = request.getfixturevalue("pg_databases")
     names = []
 
     def make() -> str:
-        name = f"shub_r_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        names.append(name)
-        return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        names.append(databases.take())
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + names[-1]
 
     yield make
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    for name in names:
+        databases.drop(name)
 
 
 class Gunicorn:

@@ -46,6 +46,7 @@ def test_no_match_examples_are_labelled_by_what_the_rules_make_of_them(shipped_m
     assert examples[("don't need shipping", "ignore")] == NONE
 
 
+@pytest.mark.slow  # trains a model
 def test_three_corrections_of_a_new_phrase_flip_its_prediction(shipped_matcher, fitted):
     corpus = load_corpus("train")
     phrase = "zorblax the quintuple wibble"
