@@ -166,7 +166,12 @@ class FreshDatabases:
                 else:
                     name = f"shub_t_{uuid.uuid4().hex[:12]}"
                     with _admin() as conn:
-                        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+                        # A file copy costs PostgreSQL about half the CPU of copying the template
+                        # through the WAL, 15's default (~60 against ~90 ms, and ~25 against ~60 ms
+                        # for the DROP); older servers copy files anyway and know no STRATEGY.
+                        new = conn.dialect.server_version_info >= (15,)
+                        strategy = " STRATEGY FILE_COPY" if new else ""
+                        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"{strategy}'))
                     self._ready.put(name)
             except BaseException as exc:  # noqa: BLE001 - handed to the test that waits for it
                 if not job:
