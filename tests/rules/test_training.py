@@ -47,10 +47,10 @@ def test_no_match_examples_are_labelled_by_what_the_rules_make_of_them(shipped_m
 
 
 @pytest.mark.slow  # trains a model
-def test_three_corrections_of_a_new_phrase_flip_its_prediction(shipped_matcher, fitted):
+def test_three_corrections_of_a_new_phrase_flip_its_prediction(shipped_matcher, shipped_model):
     corpus = load_corpus("train")
     phrase = "zorblax the quintuple wibble"
-    before, _ = fitted  # the same packs and corpus, without corrections
+    before = shipped_model  # the same packs and corpus, without corrections
     assert before.predict(phrase).intent != "place_order"
     corrections = [(phrase, "place_order")] * 3
     after, _ = fit(training_examples(shipped_matcher, corpus, corrections))
