@@ -1,4 +1,4 @@
-"""Shared, pure fixtures for the intent model tests: the shipped packs and a model trained once."""
+"""Shared fixtures for the intent model tests: the shipped packs, the shipped model (from the cache), a fit."""
 
 from __future__ import annotations
 
