@@ -65,12 +65,12 @@ def set_threshold(engine, ws: int, value: float | None) -> None:
         )
 
 
-def teach(engine, ws: int, lessons=LESSONS, times: int = 3) -> None:
-    """For each (text, intent), `times` customers write text; an agent corrects each message to the
+def teach(engine, ws: int) -> None:
+    """For each of LESSONS, three customers write its text; an agent corrects each message to its
     intent; then the model retrains."""
     n = 900
-    for text, intent in lessons:
-        for _ in range(times):
+    for text, intent in LESSONS:
+        for _ in range(3):
             [recorded] = send(engine, ws, inbound(ws, text, n, phone=f"+155599{n:05d}"))
             n += 1
             with transaction(engine) as conn:
