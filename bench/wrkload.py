@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -42,25 +43,28 @@ def free_port() -> int:
 def start(app: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
     """`gunicorn -k sync -w workers app` on 127.0.0.1:port, started from the checkout (its
     gunicorn.conf.py applies), once /healthz answers. `env` adds to this process's environment; a
-    variable given as None is left out."""
+    variable given as None is left out. The server's output goes to a temporary file: the hub logs a
+    line per webhook, and a pipe nobody reads would fill and stop its workers."""
     environment = {k: v for k, v in {**os.environ, "PYTHONPATH": str(ROOT), **env}.items() if v is not None}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", app],
-        cwd=ROOT, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise SystemExit("gunicorn did not start: " + (server.stderr.read() or b"").decode()[-2000:])
+    with tempfile.TemporaryFile() as log:  # the server keeps its own descriptor of it
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+             "--log-level", "warning", app],
+            cwd=ROOT, env=environment,
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return server
+            except OSError:
+                time.sleep(0.2)
+        os.killpg(server.pid, signal.SIGKILL)
+        log.seek(0)
+        raise SystemExit("gunicorn did not start: " + log.read().decode(errors="replace")[-2000:])
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -110,6 +114,18 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def family(pids: list[int]) -> list[int]:
+    """These processes and everything they started since (a hub's fold process, say)."""
+    found: dict[int, None] = {}
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found[pid] = None
+            todo.extend(children(pid))
+    return list(found)
+
+
 class Slicer:
     """Runs slices of named rows: each row's requests built fresh (never sent twice), its workers' CPU
     per request measured, repeats and non-2xx answers noted."""
@@ -122,7 +138,7 @@ class Slicer:
 
     def add(self, name: str, port: int, path: str, build, pids: list[int]) -> None:
         """`build(n, file)` writes n unique requests (None: GET path); `pids` are the row's workers
-        (and its database server's processes, if it has one)."""
+        (and its database server's processes, if it has one): their CPU and their children's counts."""
         self.rows[name] = (port, path, build, pids)
         self.hint[name] = 1000.0
 
@@ -134,13 +150,15 @@ class Slicer:
             # Sized for three times the fastest rate seen: a request must never be sent twice (a
             # repeat is a cheap duplicate answer and would flatter its row).
             build(int(self.hint[name] * seconds * 3) + 500, requests)
-        before = cpu_seconds(pids)
+        before = cpu_seconds(family(pids))
         out = wrk(port, path, seconds, self.connections, requests, self.work)
-        out["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(out["requests"], 1)
+        out["cpu_ms"] = (cpu_seconds(family(pids)) - before) * 1000 / max(out["requests"], 1)
         if out["wrapped"]:
             self.notes.append(f"{name}: {out['wrapped']} requests repeated (the file ran out)")
         if out["non_2xx"]:
             self.notes.append(f"{name}: {out['non_2xx']} answers were not 2xx")
+        if failed := out["connect"] + out["read"] + out["write"] + out["timeout"]:
+            self.notes.append(f"{name}: {failed} requests failed (connect, read, write or timeout)")
         self.hint[name] = max(self.hint[name], out["rate"])
         return out
 

@@ -10,10 +10,11 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from plugin.app.fold_process import FoldProcess, lock_path
 from plugin.app.folding import Folder
 from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
 from plugin.app.logs import configure as configure_logging
-from plugin.app.settings import Settings, fold_delay_ms_for
+from plugin.app.settings import Settings
 from plugin.automation.outbound import Senders
 from plugin.store.db import make_engine, reading, single_statements, transaction
 
@@ -36,9 +37,10 @@ class Hub:
     # when unset. Writes, webhooks, token and session checks and reads that decide a write never use
     # it (SPEC §8).
     read_engine: Engine | None = None
-    # Folds held messages a moment after they are held (STATUSHUB_FOLD_DELAY_MS); None when that is 0:
-    # each message is then folded in its own request.
-    folder: Folder | None = None
+    # Folds held messages a moment after they are held (STATUSHUB_FOLD_DELAY_MS): a thread of each
+    # process on PostgreSQL, one process beside the web processes on a SQLite file; None when the
+    # delay is 0: each message is then folded in its own request.
+    folder: Folder | FoldProcess | None = None
 
     @property
     def replica(self) -> Engine:
@@ -74,8 +76,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
     read_engine = make_engine(settings.read_database_url) if settings.read_database_url else None
     engine = make_engine(settings.database_url)
-    delay = fold_delay_ms_for(settings, engine.dialect.name)
-    folder = Folder(engine, delay / 1000) if delay else None
+    delay = settings.fold_delay_ms
+    lock = lock_path(settings.database_url)
+    folder: Folder | FoldProcess | None = None
+    if delay and lock is not None:
+        folder = FoldProcess(settings.database_url, lock, delay / 1000, settings.log_level)
+    elif delay:
+        folder = Folder(engine, delay / 1000)
     app.extensions["statushub"] = Hub(settings, engine, read_engine=read_engine, folder=folder)
     hops = int(settings.behind_proxy)
     if hops:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from plugin.app.logs import LEVELS
 
 DEFAULT_DATABASE_URL = "sqlite:///statushub.db"
+DEFAULT_FOLD_DELAY_MS = 250  # held messages wait this long to be folded, in one batch (SPEC §8)
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class Settings:
     read_database_url: str | None = None  # a read replica for pages, reports and lists (SPEC §8)
     retention_days: int | None = None  # the worker prunes messages older than this, daily (SPEC §8)
     # How long a held inbound message may wait to be folded into statuses; 0 folds each in its request.
-    # None: the database's default (`fold_delay_ms_for`).
-    fold_delay_ms: int | None = None
+    # The folds: a thread of each hub process on PostgreSQL, one process beside the web processes on a
+    # SQLite file (plugin/app/fold_process.py).
+    fold_delay_ms: int = DEFAULT_FOLD_DELAY_MS
     log_level: str = "INFO"  # STATUSHUB_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR (plugin/app/logs.py)
 
     @classmethod
@@ -99,24 +101,11 @@ def _days(value: str | None) -> int | None:
     return int(text)
 
 
-# PostgreSQL folds held messages beside the webhooks that hold them; on SQLite every write, a fold too,
-# takes the one writer lock, and a fold beside the webhooks stalls them (bench/FIGURES.md): there each
-# message is folded in its request unless STATUSHUB_FOLD_DELAY_MS says otherwise.
-DEFAULT_FOLD_DELAY_MS = {"postgresql": 250, "sqlite": 0}
-
-
-def fold_delay_ms_for(settings: Settings, backend: str) -> int:
-    """STATUSHUB_FOLD_DELAY_MS if set, else the default of the database's backend."""
-    if settings.fold_delay_ms is not None:
-        return settings.fold_delay_ms
-    return DEFAULT_FOLD_DELAY_MS.get(backend, 0)
-
-
-def _fold_delay(value: str | None) -> int | None:
-    """STATUSHUB_FOLD_DELAY_MS: milliseconds from 0 to 10,000; empty: the backend's default."""
+def _fold_delay(value: str | None) -> int:
+    """STATUSHUB_FOLD_DELAY_MS: milliseconds from 0 to 10,000; empty: the default."""
     text = (value or "").strip()
     if not text:
-        return None
+        return DEFAULT_FOLD_DELAY_MS
     if not text.isdigit() or len(text) > 5 or int(text) > 10_000:
         raise ValueError(f"STATUSHUB_FOLD_DELAY_MS must be milliseconds from 0 to 10000, not {value!r}")
     return int(text)

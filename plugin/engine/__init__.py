@@ -5,7 +5,15 @@ This package's public API; its modules are private to it (the layers check says 
 from plugin.engine.chatwoot_contacts import ContactEdit, ContactSeen, receive_from_contact
 from plugin.engine.customer_state import load_states
 from plugin.engine.delivery_status import record_delivery
-from plugin.engine.held import Folded, fold_all, fold_stale, held_counts, hold, hold_committed
+from plugin.engine.held import (
+    Folded,
+    fold_all,
+    fold_stale,
+    held_counts,
+    held_workspaces,
+    hold,
+    hold_committed,
+)
 from plugin.engine.held import fold as fold_held
 from plugin.engine.inbox import (
     Ahead,
@@ -48,6 +56,7 @@ __all__ = [
     "fold_held",
     "fold_stale",
     "held_counts",
+    "held_workspaces",
     "hold",
     "hold_committed",
     "WEBHOOK_KIND",

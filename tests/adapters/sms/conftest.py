@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
@@ -74,3 +76,28 @@ def twilio_created(sid: str = "SMout1", status: str = "queued") -> dict:
 
 
 MESSAGES_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+
+
+@pytest.fixture
+def held_app(db_url):
+    """The hub with a fold delay; its folder stops before the test's database goes."""
+    apps = []
+
+    def make(delay_ms: int):
+        apps.append(create_app({"TESTING": True, "DATABASE_URL": db_url, "FOLD_DELAY_MS": delay_ms}))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        folder = app.extensions["statushub"].folder
+        if folder is not None:
+            folder.stop()
+
+
+def wait_until(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError("not folded in time")

@@ -14,45 +14,19 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from plugin.app import create_app
-from plugin.app.settings import Settings, fold_delay_ms_for
+from plugin.app.settings import Settings
 from plugin.cli.worker_cli import worker_command
 from plugin.domain.clock import utcnow
 from plugin.domain.events import MessageEvent
 from plugin.engine import fold_held, hold
 from plugin.store.db import transaction
 from plugin.store.schema import HeldMessage, Identity, Message, Workspace
-from tests.adapters.sms.conftest import CUSTOMER, inbound_form, post_inbound, rows
+from tests.adapters.sms.conftest import CUSTOMER, inbound_form, post_inbound, rows, wait_until
 from tests.adapters.sms.test_inbound import statuses_of
 
 pytestmark = pytest.mark.pgbouncer  # the webhook, worker and concurrency tests (SPEC §8)
 
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-@pytest.fixture
-def held_app(db_url):
-    """The hub with a fold delay; its folder stops before the test's database goes."""
-    apps = []
-
-    def make(delay_ms: int):
-        apps.append(create_app({"TESTING": True, "DATABASE_URL": db_url, "FOLD_DELAY_MS": delay_ms}))
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        folder = app.extensions["statushub"].folder
-        if folder is not None:
-            folder.stop()
-
-
-def wait_until(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError("not folded in time")
 
 
 def test_a_held_message_is_stored_before_the_answer_and_folded_after_the_delay(held_app, engine, workspace):
@@ -204,9 +178,7 @@ def test_a_bad_fold_delay_is_refused_by_name(value):
         Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": value})
 
 
-def test_the_fold_delay_is_the_backends_unless_set():
-    unset = Settings.from_env({})
-    assert (fold_delay_ms_for(unset, "postgresql"), fold_delay_ms_for(unset, "sqlite")) == (250, 0)
-    zero = Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": "0"})
-    assert fold_delay_ms_for(zero, "postgresql") == 0
-    assert fold_delay_ms_for(Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": "40"}), "sqlite") == 40
+def test_the_fold_delay_is_250_ms_unless_set():
+    assert Settings.from_env({}).fold_delay_ms == 250
+    assert Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": "0"}).fold_delay_ms == 0
+    assert Settings.from_env({"STATUSHUB_FOLD_DELAY_MS": " 40 "}).fold_delay_ms == 40
