@@ -136,11 +136,20 @@ _SYSTEM = Decision(True, "system")
 
 
 def fold(
-    state: State, events: Sequence[Event], catalog: Catalog, classify: Classifier, *, replay: bool = False
+    state: State,
+    events: Sequence[Event],
+    catalog: Catalog,
+    classify: Classifier,
+    *,
+    replay: bool = False,
+    kept: Mapping[str, str] | None = None,
 ) -> FoldResult:
     """Applies `events` (any order) to a copy of `state`, in time order; `replay` when they are a
-    customer's whole history folded again (manual changes then stand as they were made)."""
-    return _Folder(catalog.statuses_by_key, classify, FoldResult(state.copy()), replay).run(events)
+    customer's whole history folded again (manual changes then stand as they were made). `kept`: the
+    statuses the customer holds as a replay begins; an archived one among them stays theirs to reach
+    again (customers keep an archived status, SPEC §3), so a replay never drops them off it."""
+    folder = _Folder(catalog.statuses_by_key, classify, FoldResult(state.copy()), replay, kept or {})
+    return folder.run(events)
 
 
 @dataclass
@@ -149,6 +158,7 @@ class _Folder:
     classify: Classifier
     result: FoldResult
     replay: bool = False
+    kept: Mapping[str, str] = field(default_factory=dict)
 
     def run(self, events: Sequence[Event]) -> FoldResult:
         state = self.result.state
@@ -246,9 +256,10 @@ class _Folder:
             else:
                 decision = _SYSTEM
         else:
-            if as_made and target is not None and target.archived:
+            if target is not None and target.archived and (as_made or self.kept.get(track) == to):
                 # A manual change was checked when it was made (no archived target then); a replay
                 # folds it as it was made, so its customer keeps a status archived since (SPEC §3).
+                # So does a replay's automatic move to the archived status the customer holds.
                 target = replace(target, archived=False)
             decision = decide(by_key.get(current_key), target, automatic=automatic)
         self.result.entries.append(

@@ -104,7 +104,8 @@ def plan_batch(
     for cid in ids:
         if cid not in currents or not by_customer[cid]:
             continue
-        state = fold(starts[cid], by_customer[cid] + commands[cid], catalog, classify, replay=True).state
+        events = by_customer[cid] + commands[cid]
+        state = fold(starts[cid], events, catalog, classify, replay=True, kept=currents[cid].keys()).state
         plan.messages[cid] = [m.message_id for m in by_customer[cid]]
         plan.checkpoints[cid] = (upto[cid], state)
         cp = checkpoints.get(cid)

@@ -298,7 +298,7 @@ def _advance(
             for e in new_events
             if isinstance(e, MessageIn) and e.message_id < 0 and (settled is None or e.at >= settled)
         ]
-        result = fold(start, history, catalog, classify, replay=True)
+        result = fold(start, history, catalog, classify, replay=True, kept=current.keys())
         entries = reconcile(current, result.state, result.entries, new_events, now)
         # The replay classified stored messages too: only the new ones' intents are news.
         new_ids = {e.message_id for e in new_events if isinstance(e, MessageIn)}
