@@ -4,17 +4,20 @@
 
 The product owner's measure is ../shared/perf/ingest.py; this bench is its shape (bench/wrkload.py:
 gunicorn sync, wrk with 1 thread and 8 connections replaying signed requests once each, interleaved
-rounds) with one row it lacks, the floor. For SQLite (and PostgreSQL with --pg), at each gunicorn
+rounds) with two rows it lacks, the floor and the Twilio route folding in each request. For SQLite (and PostgreSQL with --pg), at each gunicorn
 worker count of --workers (default 2 and the recommended 2 x cores + 1):
 
   healthz  bare Flask GET /healthz (bench/bare_flask.py)
   webchat  statushub POST /webchat/events (500 visitors, 70 % inbound)
   twilio   statushub POST /sms/twilio/inbound (500 senders, signed by twilio's RequestValidator)
   floor    bench/floors.py: the least a durable Twilio webhook does, same server, same database kind
+  inreq    the Twilio row with STATUSHUB_FOLD_DELAY_MS=0: each message folded in its request (the
+           twilio row holds it and folds in batches: a fold process on SQLite, a thread on PostgreSQL)
 
-It prints each row's median rate, p50/p99, and CPU per request (gunicorn workers, with --pg also the
-PostgreSQL server's), then the ratios: webchat and twilio over healthz (the harness's), and twilio
-over its floor (the fair anchor when the machine, not the hub, bounds the rate). Each server set is
+It prints each row's median rate, p50/p99, and CPU per request (gunicorn workers and the processes
+they start, with --pg also the PostgreSQL server's), then the ratios: webchat and twilio over healthz
+(the harness's), twilio over its floor (the fair anchor when the machine, not the hub, bounds the
+rate) and over inreq (what holding and folding in batches gains). Each server set is
 fresh: new databases, a workspace made through the library. Loopback only; it stops what it started.
 """
 
@@ -67,10 +70,10 @@ def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
     backend = "PostgreSQL" if opts.pg else "SQLite"
     servers: list[subprocess.Popen] = []
     try:
-        ports = {name: free_port() for name in ("bare", "hub", "floor")}
-        hub_url, floor_url = dbs.new("hub"), dbs.new("floor")
-        prepare(hub_url)
-        prepare(floor_url)
+        ports = {name: free_port() for name in ("bare", "hub", "floor", "inreq")}
+        hub_url, floor_url, inreq_url = dbs.new("hub"), dbs.new("floor"), dbs.new("inreq")
+        for url in (hub_url, floor_url, inreq_url):
+            prepare(url)
 
         def env(port: int, url: str) -> dict:
             return {"STATUSHUB_DATABASE_URL": url, "STATUSHUB_PUBLIC_URL": f"http://127.0.0.1:{port}"}
@@ -80,6 +83,8 @@ def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
         servers.append(
             start("bench.floors:floor_app()", ports["floor"], env(ports["floor"], floor_url), workers)
         )
+        inreq_env = {**env(ports["inreq"], inreq_url), "STATUSHUB_FOLD_DELAY_MS": "0"}
+        servers.append(start("plugin.app:create_app()", ports["inreq"], inreq_env, workers))
         database = postgres_pids() if opts.pg else []
         slicer = Slicer(work, opts.connections)
         slicer.add("healthz", ports["bare"], "/healthz", None, children(servers[0].pid))
@@ -90,6 +95,10 @@ def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
         floor = Traffic("twilio", 3, SECRETS, f"http://127.0.0.1:{ports['floor']}")
         slicer.add(
             "floor", ports["floor"], "/sms/twilio/inbound", floor.build, children(servers[2].pid) + database
+        )
+        inreq = Traffic("twilio", 4, SECRETS, f"http://127.0.0.1:{ports['inreq']}")
+        slicer.add(
+            "inreq", ports["inreq"], "/sms/twilio/inbound", inreq.build, children(servers[3].pid) + database
         )
         print(f"{backend}, gunicorn -k sync -w {workers}:", flush=True)
         runs = slicer.rounds(list(slicer.rows), opts.warmup, opts.seconds, opts.rounds)
@@ -113,7 +122,7 @@ def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
     print(
         f"  ratios: {ratio('webchat', 'healthz')}; {ratio('twilio', 'healthz')}; {ratio('floor', 'healthz')}"
     )
-    print(f"          {ratio('twilio', 'floor')}")
+    print(f"          {ratio('twilio', 'floor')}; {ratio('twilio', 'inreq')}")
     for note in dict.fromkeys(slicer.notes):
         print("  note:", note)
 

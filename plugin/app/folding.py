@@ -2,13 +2,14 @@
 
 Folding one message costs a transaction and the statements of the engine's write path; folding fifty
 at once costs little more than folding one. So a process that holds a message does not fold it in
-the request: it asks its `Folder` to fold that workspace `STATUSHUB_FOLD_DELAY_MS` later (50 ms by
-default), and every message held meanwhile goes in the same batch. The folder is a thread of the
-process that held the message, started on first use (after gunicorn forks), so no other process
+the request: it asks its `Folder` to fold that workspace `STATUSHUB_FOLD_DELAY_MS` later (250 ms by
+default), and every message held meanwhile goes in the same batch. On PostgreSQL (and an in-memory
+SQLite database) the folder is a thread of the process that held the message, started on first use (after gunicorn forks), so no other process
 has to run for statuses to follow; a fold finding another process folding that workspace tries
 again after the delay. What a process held but could not fold before it stopped is folded by the
 next fold of its workspace (a fold takes every held message of the workspace) or by the worker's
-sweep (`statushub worker`), and at exit the folder folds what it still owes.
+sweep (`statushub worker`), and at exit the folder folds what it still owes. A hub on a SQLite file
+folds in one process beside its web processes instead (plugin/app/fold_process.py).
 """
 
 from __future__ import annotations
