@@ -78,8 +78,9 @@ def replay(engine: Engine) -> Replay:
         )
     before = _messages(engine, ws)
     url = engine.url.render_as_string(hide_password=False)
-    # The signed URL is the test client's own, whatever STATUSHUB_PUBLIC_URL says for production.
-    app = create_app({"DATABASE_URL": url, "PUBLIC_URL": None, "BEHIND_PROXY": 0})
+    # The signed URL is the test client's own, whatever STATUSHUB_PUBLIC_URL says for production. Each
+    # message is folded in its request: the board printed next shows every one.
+    app = create_app({"DATABASE_URL": url, "PUBLIC_URL": None, "BEHIND_PROXY": 0, "FOLD_DELAY_MS": 0})
     client = app.test_client()
     twilio = RequestValidator(creds.twilio_auth_token)
     start = (utcnow() - timedelta(days=2)).replace(second=0, microsecond=0)

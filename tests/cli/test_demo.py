@@ -13,7 +13,9 @@ from plugin.store.schema import Customer, Message, StatusChange
 
 
 def run(db_url: str):
-    result = CliRunner().invoke(demo_command, [], env={"STATUSHUB_DATABASE_URL": db_url})
+    # As a user runs it: with the default fold delay, not the suite's 0 (the demo prints statuses at once).
+    env = {"STATUSHUB_DATABASE_URL": db_url, "STATUSHUB_FOLD_DELAY_MS": None}
+    result = CliRunner().invoke(demo_command, [], env=env)
     assert result.exit_code == 0, result.output
     return result.output
 
