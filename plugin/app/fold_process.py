@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -59,9 +60,14 @@ class FoldProcess:
         self._fd = -1
         self._child: subprocess.Popen | None = None
         self._stopped = False
+        self._mutex = threading.Lock()  # a threaded server's requests call `soon` at once
 
     def soon(self, workspace_id: int, after: float | None = None) -> None:
         """Called after a message is held (committed): the fold process folds it within the delay."""
+        with self._mutex:
+            self._ensure_running()
+
+    def _ensure_running(self) -> None:
         if self._stopped:
             return
         if self._pid != os.getpid():  # a forked web worker: its own descriptor, no child yet
