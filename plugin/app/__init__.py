@@ -10,8 +10,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from plugin.app.fold_process import FoldProcess, lock_path
-from plugin.app.folding import Folder
+from plugin.app.folding import Folder, FoldProcess, lock_path
 from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
 from plugin.app.logs import configure as configure_logging
 from plugin.app.settings import Settings

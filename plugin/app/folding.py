@@ -2,30 +2,40 @@
 
 Folding one message costs a transaction and the statements of the engine's write path; folding fifty
 at once costs little more than folding one. So a process that holds a message does not fold it in
-the request: it asks its `Folder` to fold that workspace `STATUSHUB_FOLD_DELAY_MS` later (250 ms by
-default), and every message held meanwhile goes in the same batch. On PostgreSQL (and an in-memory
-SQLite database) the folder is a thread of the process that held the message, started on first use (after gunicorn forks), so no other process
-has to run for statuses to follow; a fold finding another process folding that workspace tries
-again after the delay. What a process held but could not fold before it stopped is folded by the
-next fold of its workspace (a fold takes every held message of the workspace) or by the worker's
-sweep (`statushub worker`), and at exit the folder folds what it still owes. A hub on a SQLite file
-folds in one process beside its web processes instead (plugin/app/fold_process.py).
+the request: it asks its folder to fold that workspace `STATUSHUB_FOLD_DELAY_MS` later (250 ms by
+default), and every message held meanwhile goes in the same batch.
+
+On PostgreSQL (and an in-memory SQLite database) the folder is a `Folder`, a thread of the process
+that held the message, started on first use (after gunicorn forks), so no other process has to run
+for statuses to follow; a fold finding another process folding that workspace tries again after the
+delay, and at exit the folder folds what it still owes. On a SQLite file one process beside the web
+processes folds for all of them (plugin/app/fold_process.py); `FoldProcess` is a web process's side
+of it, which starts that process when none runs. What a process held but could not fold before it
+stopped is folded by the next fold of its workspace (a fold takes every held message of the
+workspace) or by the worker's sweep (`statushub worker`).
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from plugin.engine import fold_held
 
 log = logging.getLogger("statushub.fold")
 RETRY_AFTER = 1.0  # seconds before a fold that failed is tried again
+URL_VARIABLE = "STATUSHUB_DATABASE_URL"
+PARENT_VARIABLE = "STATUSHUB_FOLD_PARENT"  # the web process's pid: it may be gone before the child looks
 
 
 class Folder:
@@ -96,3 +106,84 @@ class Folder:
                 fold_held(self.engine, workspace_id)
             except Exception:  # noqa: BLE001 - at exit; the worker's sweep folds them
                 log.exception("folding held messages at exit failed", extra={"workspace_id": workspace_id})
+
+
+def lock_path(url: str) -> Path | None:
+    """The fold lock of a SQLite database file; None for anything else (another backend, in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    name = parsed.database or ""
+    if not name or name == ":memory:" or parsed.query.get("mode") == "memory":
+        return None
+    return Path(name + "-fold.lock")
+
+
+def open_lock(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+class FoldProcess:
+    """A web process's side: a fold process runs for this database while messages are held."""
+
+    def __init__(self, url: str, lock: Path, delay: float, log_level: str):
+        self.url, self.lock, self.delay, self.log_level = url, lock, delay, log_level
+        self._pid = -1
+        self._fd = -1
+        self._child: subprocess.Popen | None = None
+        self._stopped = False
+        self._mutex = threading.Lock()  # a threaded server's requests call `soon` at once
+
+    def soon(self, workspace_id: int, after: float | None = None) -> None:
+        """Called after a message is held (committed): the fold process folds it within the delay."""
+        with self._mutex:
+            self._ensure_running()
+
+    def _ensure_running(self) -> None:
+        if self._stopped:
+            return
+        if self._pid != os.getpid():  # a forked web worker: its own descriptor, no child yet
+            self._pid, self._fd, self._child = os.getpid(), open_lock(self.lock), None
+        if self._folding():
+            return
+        # Free: nobody folds, or the fold process this process started is still starting (it takes the
+        # lock first thing) or leaving. Only a process whose own is gone starts one.
+        if self._child is None or self._child.poll() is not None:
+            env = {**os.environ, URL_VARIABLE: self.url, PARENT_VARIABLE: str(self._pid)}
+            env.update(
+                STATUSHUB_FOLD_DELAY_MS=str(round(self.delay * 1000)), STATUSHUB_LOG_LEVEL=self.log_level
+            )
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "plugin.app.fold_process"], env=env, stdin=subprocess.DEVNULL
+            )
+
+    @property
+    def pid(self) -> int | None:
+        """The fold process this process started, if it still runs."""
+        child = self._child
+        return child.pid if child is not None and child.poll() is None else None
+
+    def _folding(self) -> bool:
+        """True when a fold process holds the lock (asked without waiting, given back at once)."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return False
+
+    def stop(self) -> None:
+        """Starts no fold process again and stops the one this process started (it folds what it is
+        folding first); what is held stays held for the next one."""
+        self._stopped = True
+        child, self._child = self._child, None
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+    def flush(self) -> None:
+        """Nothing to fold here: the fold process folds what this process held."""

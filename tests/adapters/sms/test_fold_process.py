@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.app.fold_process import FoldProcess, lock_path
-from plugin.app.folding import Folder
+from plugin.app.folding import Folder, FoldProcess, lock_path
 from plugin.domain.clock import utcnow
 from plugin.engine import hold
 from plugin.store.db import transaction
@@ -96,7 +95,7 @@ def test_two_web_processes_leave_one_fold_process_running(held_app, db_url, engi
 
 PARENT = """
 import sys
-from plugin.app.fold_process import FoldProcess, lock_path
+from plugin.app.folding import FoldProcess, lock_path
 url = sys.argv[1]
 folder = FoldProcess(url, lock_path(url), 0.2, "WARNING")
 folder.soon(int(sys.argv[2]))
