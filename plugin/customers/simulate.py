@@ -170,9 +170,10 @@ def _simulate_batch(
         earlier = [e for e in events if e.at < since]
         period = [e for e in events if e.at >= since]
         current = currents[cid]
-        start = fold(starts[cid], earlier, catalog, today, replay=True).state
-        now_result = fold(start, period, catalog, today, replay=True)
-        new_result = fold(start, period, catalog, proposed, replay=True)
+        kept = current.keys()  # as the engine replays: an archived status the customer holds stays theirs
+        start = fold(starts[cid], earlier, catalog, today, replay=True, kept=kept).state
+        now_result = fold(start, period, catalog, today, replay=True, kept=kept)
+        new_result = fold(start, period, catalog, proposed, replay=True, kept=kept)
         result.customers_seen += 1
         result.messages += sum(1 for e in period if isinstance(e, MessageIn) and e.direction == "inbound")
         _count(now_result.entries, result.before)
