@@ -79,7 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     lock = lock_path(settings.database_url)
     folder: Folder | FoldProcess | None = None
     if delay and lock is not None:
-        folder = FoldProcess(settings.database_url, lock, delay / 1000, settings.log_level)
+        folder = FoldProcess(engine, settings.database_url, lock, delay / 1000, settings.log_level)
     elif delay:
         folder = Folder(engine, delay / 1000)
     app.extensions["statushub"] = Hub(settings, engine, read_engine=read_engine, folder=folder)

@@ -126,18 +126,26 @@ def open_lock(path: Path) -> int:
 class FoldProcess:
     """A web process's side: a fold process runs for this database while messages are held."""
 
-    def __init__(self, url: str, lock: Path, delay: float, log_level: str):
-        self.url, self.lock, self.delay, self.log_level = url, lock, delay, log_level
+    def __init__(self, engine: Engine, url: str, lock: Path, delay: float, log_level: str):
+        self.engine, self.url, self.lock, self.delay, self.log_level = engine, url, lock, delay, log_level
         self._pid = -1
         self._fd = -1
         self._child: subprocess.Popen | None = None
         self._stopped = False
         self._mutex = threading.Lock()  # a threaded server's requests call `soon` at once
+        self._thread: Folder | None = None  # this process's folds when no fold process could start
 
     def soon(self, workspace_id: int, after: float | None = None) -> None:
         """Called after a message is held (committed): the fold process folds it within the delay."""
         with self._mutex:
-            self._ensure_running()
+            if self._thread is None:
+                try:
+                    self._ensure_running()
+                    return
+                except OSError:  # no lock file beside the database, or no Python to start
+                    log.exception("the fold process could not start; this process folds on a thread")
+                    self._thread = Folder(self.engine, self.delay)
+        self._thread.soon(workspace_id, after)
 
     def _ensure_running(self) -> None:
         if self._stopped:
@@ -176,6 +184,8 @@ class FoldProcess:
         """Starts no fold process again and stops the one this process started (it folds what it is
         folding first); what is held stays held for the next one."""
         self._stopped = True
+        if self._thread is not None:
+            self._thread.stop()
         child, self._child = self._child, None
         if child is not None and child.poll() is None:
             child.terminate()
@@ -186,4 +196,6 @@ class FoldProcess:
                 child.wait()
 
     def flush(self) -> None:
-        """Nothing to fold here: the fold process folds what this process held."""
+        """Folds what this process's thread owes, if it folds on one; the fold process folds the rest."""
+        if self._thread is not None:
+            self._thread.flush()

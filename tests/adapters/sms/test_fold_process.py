@@ -96,8 +96,9 @@ def test_two_web_processes_leave_one_fold_process_running(held_app, db_url, engi
 PARENT = """
 import sys
 from plugin.app.folding import FoldProcess, lock_path
+from plugin.store.db import make_engine
 url = sys.argv[1]
-folder = FoldProcess(url, lock_path(url), 0.2, "WARNING")
+folder = FoldProcess(make_engine(url), url, lock_path(url), 0.2, "WARNING")
 folder.soon(int(sys.argv[2]))
 print(folder.pid)
 """
@@ -137,3 +138,16 @@ def test_a_hub_on_an_in_memory_database_folds_on_a_thread(tmp_path):
 
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "FOLD_DELAY_MS": 100})
     assert isinstance(app.extensions["statushub"].folder, Folder)
+
+
+def test_where_no_fold_process_can_start_the_web_process_folds_on_a_thread(
+    held_app, db_url, engine, workspace, monkeypatch, caplog
+):
+    sqlite_only(db_url)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # an embedded interpreter, say
+    app = held_app(100)
+    answer = post_inbound(app.test_client(), inbound_form("SMnp1", "can I pay by card?"))
+    assert answer.status_code == 200  # stored: the fold just happens elsewhere
+    wait_until(lambda: rows(engine, Message) == 1)
+    assert (rows(engine, HeldMessage), app.extensions["statushub"].folder.pid) == (0, None)
+    assert "the fold process could not start" in caplog.text
