@@ -13,6 +13,7 @@ on PostgreSQL directly, then used through the pooler only. Skipped locally witho
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import shutil
@@ -240,6 +241,18 @@ def workspace(engine):
 def catalog(engine, workspace):
     with transaction(engine) as conn:
         return load_catalog(conn, workspace)
+
+
+def file_lock_held(path) -> bool:
+    """Whether a process holds an exclusive `flock` on the file (asked without waiting, given back)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def at(minute: int, second: int = 0) -> datetime:

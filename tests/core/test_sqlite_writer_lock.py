@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import multiprocessing
-import os
 
 import pytest
 from sqlalchemy import event, text
 
 from plugin.store.db import make_engine, reading, transaction
+from tests.conftest import file_lock_held
 
 WRITES = 300
 
@@ -22,14 +21,7 @@ def sqlite_url(db_url):
 
 
 def lock_is_free(url: str) -> bool:
-    fd = os.open(url.removeprefix("sqlite:///") + ".lock", os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
+    return not file_lock_held(url.removeprefix("sqlite:///") + ".lock")
 
 
 def impatient_engine(url: str):

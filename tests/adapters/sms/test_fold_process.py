@@ -3,7 +3,6 @@ each hub process on PostgreSQL (SPEC §8, plugin/app/fold_process.py)."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -19,19 +18,13 @@ from plugin.store.db import transaction
 from plugin.store.schema import HeldMessage, Message
 from tests.adapters.sms.conftest import inbound_form, post_inbound, rows, wait_until
 from tests.adapters.sms.test_held import _event
+from tests.conftest import file_lock_held
 
 pytestmark = pytest.mark.pgbouncer  # the webhook tests (SPEC §8)
 
 
 def lock_is_held(url: str) -> bool:
-    fd = os.open(lock_path(url), os.O_RDWR | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return file_lock_held(lock_path(url))
 
 
 def alive(pid: int) -> bool:
