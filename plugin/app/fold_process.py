@@ -7,9 +7,9 @@ without an auto-reply, as on PostgreSQL) and one process beside it folds: it wak
 `STATUSHUB_FOLD_DELAY_MS`, folds each workspace's held messages in batches and sleeps again
 (bench/FIGURES.md).
 
-The web process that holds a message makes sure that process runs (`plugin.app.folding.FoldProcess`): it asks for
-the database's fold lock, a file beside the database (`<file>-fold.lock`, like SQLite's own `-wal`),
-which the fold process keeps while it lives. Free, it starts one: `python -m plugin.app.fold_process`,
+The web process that holds a message makes sure that process runs (`plugin.app.folding.FoldProcess`):
+it asks for the database's fold lock, a file beside the database (`<file>-fold.lock`, like SQLite's
+own `-wal`), which the fold process keeps while it lives. Free, it starts one: `python -m plugin.app.fold_process`,
 with the database URL in its environment (never on a command line a process listing shows). Two web
 processes may start one at once; the second to ask for the lock leaves. The fold process leaves when
 the process that started it is gone (after one last fold), on SIGTERM or SIGINT (after the fold in
@@ -20,12 +20,19 @@ by the worker's sweep.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import signal
 import sys
 import time
 
 from plugin.app.folding import PARENT_VARIABLE, RETRY_AFTER, URL_VARIABLE, lock_path, open_lock
+from plugin.app.logs import configure
+from plugin.app.settings import Settings
+from plugin.engine import fold_held, held_workspaces
+from plugin.store.db import make_engine
+
+log = logging.getLogger("statushub.fold")
 
 START_WITHIN = 1.0  # seconds a new fold process waits for the lock (a web process's probe holds it briefly)
 
@@ -61,16 +68,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    import logging
-
-    from plugin.app.logs import configure
-    from plugin.app.settings import Settings
-    from plugin.engine import fold_held, held_workspaces
-    from plugin.store.db import make_engine
-
     settings = Settings.from_env()
     configure(settings.log_level)
-    log = logging.getLogger("statushub.fold")
     engine = make_engine(url)
     delay = max(settings.fold_delay_ms, 10) / 1000
     log.info("fold process started", extra={"delay_ms": round(delay * 1000)})
