@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from plugin.engine import fold_held
+from plugin.store.db import sqlite_file
 
 log = logging.getLogger("statushub.fold")
 RETRY_AFTER = 1.0  # seconds before a fold that failed is tried again
@@ -110,13 +110,8 @@ class Folder:
 
 def lock_path(url: str) -> Path | None:
     """The fold lock of a SQLite database file; None for anything else (another backend, in memory)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    name = parsed.database or ""
-    if not name or name == ":memory:" or parsed.query.get("mode") == "memory":
-        return None
-    return Path(name + "-fold.lock")
+    database = sqlite_file(url)
+    return Path(database + "-fold.lock") if database else None
 
 
 def open_lock(path: Path) -> int:

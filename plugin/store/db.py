@@ -26,7 +26,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         connect_args: dict[str, object] = {"timeout": 30, "check_same_thread": False}
-        lock_path = _writer_lock_path(parsed.database, parsed.query)
+        database = sqlite_file(url)
+        lock_path = database + ".lock" if database else None
         if lock_path and parsed.database:
             connect_args["factory"] = _WriterLockedConnection
             _create_private(parsed.database)
@@ -44,11 +45,16 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _writer_lock_path(database: str | None, query) -> str | None:
-    """The sidecar lock file of a SQLite file database; None for in-memory databases."""
-    if not database or database == ":memory:" or database.startswith("file:") or "mode" in query:
+def sqlite_file(url: str) -> str | None:
+    """The absolute path of a SQLite file database, where its sidecar lock files go (the writer lock,
+    `<file>.lock`, and the fold process's, `<file>-fold.lock`); None for another backend or in memory."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
-    return os.path.abspath(database) + ".lock"
+    if database.startswith("file:") or "mode" in parsed.query:
+        return None
+    return os.path.abspath(database)
 
 
 def _create_private(database: str) -> None:

@@ -126,7 +126,7 @@ def test_a_fold_process_needs_a_sqlite_file():
     assert "hub@db" not in run.stderr  # the URL (it may hold a password) is not repeated
 
 
-def test_a_hub_on_an_in_memory_database_folds_on_a_thread(tmp_path):
+def test_a_hub_on_an_in_memory_database_folds_on_a_thread():
     from plugin.app import create_app
 
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "FOLD_DELAY_MS": 100})
