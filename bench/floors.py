@@ -53,7 +53,10 @@ def floor_app() -> Flask:
                 import psycopg
 
                 url = os.environ["STATUSHUB_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
-                held["conn"] = psycopg.connect(url, autocommit=True)  # BEGIN and COMMIT sent below
+                # BEGIN and COMMIT sent below; statements prepared on the server only where the hub's
+                # are (STATUSHUB_PREPARED_STATEMENTS): PgBouncer's transaction pooling forbids them.
+                prepare = 5 if hub.settings.prepared_statements else None
+                held["conn"] = psycopg.connect(url, autocommit=True, prepare_threshold=prepare)
             else:
                 held["conn"] = hub.engine.raw_connection().dbapi_connection  # the hub's pragmas and lock
         return held["conn"]

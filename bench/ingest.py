@@ -1,6 +1,6 @@
 """Webhook ingest benchmark (run by hand): the hub's webhooks beside bare Flask and beside their floor.
 
-    .venv/bin/python bench/ingest.py [--pg] [--workers 2,5] [--seconds 3] [--rounds 3] [--connections 8]
+    .venv/bin/python bench/ingest.py [--pg [--prepared]] [--workers 2,5] [--seconds 3] [--rounds 3] [--connections 8]
 
 The product owner's measure is ../shared/perf/ingest.py; this bench is its shape (bench/wrkload.py:
 gunicorn sync, wrk with 1 thread and 8 connections replaying signed requests once each, interleaved
@@ -10,7 +10,8 @@ worker count of --workers (default 2 and the recommended 2 x cores + 1):
   healthz  bare Flask GET /healthz (bench/bare_flask.py)
   webchat  statushub POST /webchat/events (500 visitors, 70 % inbound)
   twilio   statushub POST /sms/twilio/inbound (500 senders, signed by twilio's RequestValidator)
-  floor    bench/floors.py: the least a durable Twilio webhook does, same server, same database kind
+  floor    bench/floors.py: the least a durable Twilio webhook does, same server, same database kind,
+           under the hub's rules (PostgreSQL: statements prepared on the server only with --prepared)
   inreq    the Twilio row with STATUSHUB_FOLD_DELAY_MS=0: each message folded in its request (the
            twilio row holds it and folds in batches: a fold process on SQLite, a thread on PostgreSQL)
 
@@ -19,6 +20,7 @@ they start, with --pg also the PostgreSQL server's), then the ratios: webchat an
 (the harness's), twilio over its floor (the fair anchor when the machine, not the hub, bounds the
 rate) and over inreq (what holding and folding in batches gains). Each server set is
 fresh: new databases, a workspace made through the library. Loopback only; it stops what it started.
+With --pg --prepared every server runs with STATUSHUB_PREPARED_STATEMENTS=on.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def postgres_pids() -> list[int]:
 
 
 def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
-    backend = "PostgreSQL" if opts.pg else "SQLite"
+    backend = ("PostgreSQL, prepared statements" if opts.prepared else "PostgreSQL") if opts.pg else "SQLite"
     servers: list[subprocess.Popen] = []
     try:
         ports = {name: free_port() for name in ("bare", "hub", "floor", "inreq")}
@@ -76,7 +78,11 @@ def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
             prepare(url)
 
         def env(port: int, url: str) -> dict:
-            return {"STATUSHUB_DATABASE_URL": url, "STATUSHUB_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+            return {
+                "STATUSHUB_DATABASE_URL": url,
+                "STATUSHUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "STATUSHUB_PREPARED_STATEMENTS": "on" if opts.prepared else None,
+            }
 
         servers.append(start("bench.bare_flask:app", ports["bare"], {}, workers))
         servers.append(start("plugin.app:create_app()", ports["hub"], env(ports["hub"], hub_url), workers))
@@ -130,6 +136,11 @@ def server_set(opts, dbs: Databases, workers: int, work: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
+    p.add_argument(
+        "--prepared",
+        action="store_true",
+        help="STATUSHUB_PREPARED_STATEMENTS=on for the hub, the floor and inreq (PostgreSQL)",
+    )
     p.add_argument("--workers", default=f"2,{2 * (os.cpu_count() or 1) + 1}")
     p.add_argument("--seconds", type=float, default=3)
     p.add_argument("--warmup", type=float, default=2)

@@ -15,7 +15,7 @@ from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
 from plugin.app.logs import configure as configure_logging
 from plugin.app.settings import Settings
 from plugin.automation.outbound import Senders
-from plugin.store.db import make_engine, reading, single_statements, transaction
+from plugin.store.db import reading, single_statements, transaction
 
 MAX_BODY = 1024 * 1024  # bodies over 1 MiB answer 413 (SPEC §5)
 
@@ -73,8 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.config["TESTING"] = bool((test_config or {}).get("TESTING"))
-    read_engine = make_engine(settings.read_database_url) if settings.read_database_url else None
-    engine = make_engine(settings.database_url)
+    read_engine = settings.engine(settings.read_database_url) if settings.read_database_url else None
+    engine = settings.engine()
     delay = settings.fold_delay_ms
     lock = lock_path(settings.database_url)
     folder: Folder | FoldProcess | None = None

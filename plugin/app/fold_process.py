@@ -30,7 +30,6 @@ from plugin.app.folding import PARENT_VARIABLE, RETRY_AFTER, URL_VARIABLE, lock_
 from plugin.app.logs import configure
 from plugin.app.settings import Settings
 from plugin.engine import fold_held, held_workspaces
-from plugin.store.db import make_engine
 
 log = logging.getLogger("statushub.fold")
 
@@ -70,7 +69,7 @@ def main() -> int:
 
     settings = Settings.from_env()
     configure(settings.log_level)
-    engine = make_engine(url)
+    engine = settings.engine(url)
     delay = max(settings.fold_delay_ms, 10) / 1000
     log.info("fold process started", extra={"delay_ms": round(delay * 1000)})
     pause = delay  # what was held before it started is folded a delay later too, in one batch

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
+
 from plugin.app.logs import LEVELS
+from plugin.store.db import make_engine
 
 DEFAULT_DATABASE_URL = "sqlite:///statushub.db"
 DEFAULT_FOLD_DELAY_MS = 250  # held messages wait this long to be folded, in one batch (SPEC §8)
@@ -37,6 +40,9 @@ class Settings:
     # SQLite file (plugin/app/fold_process.py).
     fold_delay_ms: int = DEFAULT_FOLD_DELAY_MS
     log_level: str = "INFO"  # STATUSHUB_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR (plugin/app/logs.py)
+    # STATUSHUB_PREPARED_STATEMENTS=on: PostgreSQL keeps the hot statements prepared per connection.
+    # Off by default: PgBouncer before 1.21 (or without max_prepared_statements) would mix them up.
+    prepared_statements: bool = False
 
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> Settings:
@@ -60,7 +66,14 @@ class Settings:
             retention_days=_days(env.get("STATUSHUB_RETENTION_DAYS")),
             fold_delay_ms=_fold_delay(env.get("STATUSHUB_FOLD_DELAY_MS")),
             log_level=_log_level(env.get("STATUSHUB_LOG_LEVEL")),
+            prepared_statements=_on_off(
+                "STATUSHUB_PREPARED_STATEMENTS", env.get("STATUSHUB_PREPARED_STATEMENTS")
+            ),
         )
+
+    def engine(self, url: str | None = None) -> Engine:
+        """An engine for the database (or `url`, the read replica's) with these settings."""
+        return make_engine(url or self.database_url, prepared=self.prepared_statements)
 
 
 def delivery_reports(settings: Settings) -> dict:
@@ -75,6 +88,16 @@ def delivery_reports(settings: Settings) -> dict:
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
+
+
+def _on_off(name: str, value: str | None) -> bool:
+    """`on`/`off` (also `true`/`false`, `yes`/`no`, `1`/`0`), in any case; empty: off."""
+    text = (value or "").strip().lower()
+    if text in ("", "off", "false", "no", "0"):
+        return False
+    if text in ("on", "true", "yes", "1"):
+        return True
+    raise ValueError(f"{name} must be on or off, not {value!r}")
 
 
 def _hops(value: str | None) -> int:

@@ -12,9 +12,8 @@ from plugin.domain.errors import StatushubError
 
 def _engine():
     from plugin.app.settings import Settings
-    from plugin.store.db import make_engine
 
-    return make_engine(Settings.from_env().database_url)
+    return Settings.from_env().engine()
 
 
 def _fail(exc: StatushubError) -> None:

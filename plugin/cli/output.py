@@ -20,7 +20,7 @@ from plugin.app.settings import Settings
 from plugin.cli.lazy import LazyGroup
 from plugin.domain.clock import aware
 from plugin.domain.errors import StatushubError
-from plugin.store.db import make_engine, reading, transaction
+from plugin.store.db import reading, transaction
 
 MAX_CHOICES = 25
 
@@ -33,7 +33,7 @@ class Session:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        return self.settings.engine()
 
     def close(self) -> None:
         if "engine" in self.__dict__:

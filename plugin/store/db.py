@@ -21,8 +21,10 @@ from plugin.store import prepared
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """An engine with statushub's connection settings for the URL's backend."""
+def make_engine(url: str, *, prepared: bool = False, **kwargs) -> Engine:
+    """An engine with statushub's connection settings for the URL's backend. `prepared`
+    (STATUSHUB_PREPARED_STATEMENTS, PostgreSQL only): psycopg prepares a statement on the server once
+    it has run five times on a connection and keeps it for the connection's life."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         connect_args: dict[str, object] = {"timeout": 30, "check_same_thread": False}
@@ -37,10 +39,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     # No ping before each checkout: it is a round trip on every request (bench/FIGURES.md). After a restart the first statement on a dead connection fails instead, SQLAlchemy
     # then discards every pooled connection, and the request answers 503, which providers retry.
     kwargs.setdefault("pool_size", 5)
-    if parsed.get_driver_name() == "psycopg":
-        # psycopg prepares a statement on the server once it has run a few times, and keeps it for the
-        # connection's life; through PgBouncer in transaction pooling the next transaction may get
-        # another server connection ("prepared statement _pg3_0 already exists", SPEC §8). None: never.
+    if parsed.get_driver_name() == "psycopg" and not prepared:
+        # A statement prepared on the server lives as long as the server connection; through PgBouncer
+        # in transaction pooling (before 1.21) the next transaction may get another one ("prepared
+        # statement _pg3_0 already exists", SPEC §8). So by default none is: each statement is parsed
+        # and planned on every run, which costs the server about half its CPU on a webhook
+        # (bench/FIGURES.md). None: never prepare.
         kwargs["connect_args"] = {"prepare_threshold": None, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
 
