@@ -65,7 +65,8 @@ def events():
         def answer(recorded: list[Recorded]) -> str:
             return event_answer(conn, account.workspace_id, recorded)
 
-        # A repeat is answered from a read, before the writer lock.
+        # A repeat is answered from a read, before the writer lock (SQLite; on PostgreSQL the unit of
+        # work's unique key catches it).
         body = remembered_answer(conn, account.workspace_id, SCOPE, event.provider_id)
         repeated = body is not None
         if body is None:
