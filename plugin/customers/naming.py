@@ -35,7 +35,7 @@ def event_answer(conn: Connection, workspace_id: int, recorded: Sequence[Recorde
         {
             "customer": {
                 "id": first.customer_id,
-                "name": customer_name(conn, workspace_id, first.customer_id),
+                "name": first.name or customer_name(conn, workspace_id, first.customer_id),
                 "statuses": first.statuses,
             },
             "message_id": first.message_id,

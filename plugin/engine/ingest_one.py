@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import Connection, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -19,7 +21,8 @@ C, CS, M, ID = table_of(Customer), table_of(CustomerStatus), table_of(Message), 
 # is taken, so a writer that held the lock is seen (a joined row read before the wait would be stale
 # under READ COMMITTED).
 def _customer_columns(dialect: str) -> list:
-    return [ID.c.customer_id, *state_columns(dialect)]
+    # The name too: a web chat event's answer names its customer, read here rather than once more.
+    return [ID.c.customer_id, *state_columns(dialect), C.c.name]
 
 
 _BY_IDENTITY = and_(ID.c.workspace_id == bindparam("w"), ID.c.value == bindparam("v"))
@@ -65,12 +68,18 @@ _INSERT_ONE = {
 }
 
 
-def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, State] | None:
-    """The customer of `identity` and their state, locked; None when the identity is new."""
+class Loaded(NamedTuple):
+    customer_id: int
+    state: State
+    name: str | None
+
+
+def load_one(conn: Connection, catalog: Catalog, identity: str) -> Loaded | None:
+    """The customer of `identity`, their state (locked) and name; None when the identity is new."""
     ws = catalog.workspace_id
     if conn.dialect.name == "sqlite":
         rows = _ONE_STATE_SQLITE.rows(conn, {"w": ws, "v": identity})
-        statuses = [(r[6], r[7], r[8]) for r in rows if r[6] is not None]
+        statuses = [(r[7], r[8], r[9]) for r in rows if r[7] is not None]
     else:
         rows = _ONE_CUSTOMER_LOCKED.rows(conn, {"w": ws, "v": identity})
         if rows:
@@ -89,7 +98,7 @@ def load_one(conn: Connection, catalog: Catalog, identity: str) -> tuple[int, St
     for track in catalog.tracks.values():
         if track.key not in state.statuses:
             state.statuses[track.key] = (track.first.key, None)
-    return cid, state
+    return Loaded(cid, state, rows[0][6])
 
 
 def stored_message(conn: Connection, workspace_id: int, channel: str, provider_id: str) -> int | None:

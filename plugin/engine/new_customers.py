@@ -27,6 +27,12 @@ _CUSTOMERS_OF = ByDialect(
 )
 
 
+def new_customer_name(identity: str, name: str | None) -> str:
+    """What a customer made for a message is called: the name the channel gave, else the identity's
+    display form, at most 200 characters."""
+    return (name or display_name(identity))[:200]
+
+
 def ensure_customers(
     conn: Connection,
     catalog: Catalog,
@@ -57,7 +63,7 @@ def ensure_customers(
         # The batch path: every new customer in three executemany statements.
         with conn.begin_nested():
             made = create_customers(
-                conn, catalog, [(names.get(i) or display_name(i), i) for i in missing], now, since=since
+                conn, catalog, [(new_customer_name(i, names.get(i)), i) for i in missing], now, since=since
             )
         found.update(made)
         created.update(made.values())
@@ -70,7 +76,7 @@ def ensure_customers(
                 found[identity] = create_customer(
                     conn,
                     catalog,
-                    names.get(identity) or display_name(identity),
+                    new_customer_name(identity, names.get(identity)),
                     [identity],
                     now,
                     entered=(since or {}).get(identity),

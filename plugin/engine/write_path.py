@@ -23,7 +23,7 @@ from plugin.domain.events import MessageEvent
 from plugin.domain.fold import Classifier, CommandIn, Entry, MessageIn, State, fold, sort_key
 from plugin.engine.customer_state import load_known_states, load_states, new_state
 from plugin.engine.ingest_one import insert_message, load_one, stored_message
-from plugin.engine.new_customers import ensure_customers
+from plugin.engine.new_customers import ensure_customers, new_customer_name
 from plugin.engine.replay import load_history, load_replay, reconcile
 from plugin.engine.status_writes import Writes
 from plugin.store.bulk import ByDialect, insert_returning, one_of
@@ -52,6 +52,7 @@ class Recorded(NamedTuple):
     statuses: dict[str, str]
     intents: tuple[str, ...] = ()
     opted_out: bool = False  # after the message: an SMS answer to them would be refused
+    name: str | None = None  # the customer's name where the write path read it (one message), else None
 
 
 # Prebuilt statements for the hot path.
@@ -314,17 +315,19 @@ def _record_one(
     """record_messages for one event: the webhook path, in as few statements as the answer needs."""
     ws = catalog.workspace_id
     loaded = load_one(conn, catalog, e.identity)
+    name = None
     if loaded is None:
         created: set[int] = set()
         since = min(now, e.provider_at)
         cid = ensure_customers(
             conn, catalog, [(e.identity, e.name)], now, created=created, since={e.identity: since}
         )[e.identity]
-        state = (
-            new_state(catalog, since) if cid in created else load_states(conn, catalog, [cid], lock=True)[cid]
-        )
+        if cid in created:
+            state, name = new_state(catalog, since), new_customer_name(e.identity, e.name)
+        else:
+            state = load_states(conn, catalog, [cid], lock=True)[cid]
     else:
-        cid, state = loaded
+        cid, state, name = loaded
     message = MessageIn(
         e.provider_at, f"{e.channel}:{e.provider_id}", -1, e.channel, e.direction, e.sender, e.text, e.opt
     )
@@ -333,17 +336,17 @@ def _record_one(
     if state.horizon is not None and message.sort_key <= state.horizon:
         existing = stored_message(conn, ws, e.channel, e.provider_id)
         if existing is not None:
-            return Recorded(cid, existing, True, state.keys(), (), state.opted_out)
+            return Recorded(cid, existing, True, state.keys(), (), state.opted_out, name)
     states = {cid: state}
     writes = Writes(catalog, now)
     found = _advance(conn, catalog, cid, states, [message], classify, now, writes)[0].get(-1, ())
     mid = insert_message(conn, _message_row(ws, cid, e, now, found))
     if mid is None:  # stored meanwhile (or newer than the horizon yet already stored): a duplicate
         existing = stored_message(conn, ws, e.channel, e.provider_id)
-        return Recorded(cid, existing, True, state.keys(), (), state.opted_out)
+        return Recorded(cid, existing, True, state.keys(), (), state.opted_out, name)
     writes.message_ids = {-1: mid}
     writes.flush(conn)
-    return Recorded(cid, mid, False, states[cid].keys(), found, states[cid].opted_out)
+    return Recorded(cid, mid, False, states[cid].keys(), found, states[cid].opted_out, name)
 
 
 def _existing_messages(

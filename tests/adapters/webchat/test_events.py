@@ -50,6 +50,23 @@ def test_event_answers_customer_statuses_and_intents(client, engine):
     assert (msg.channel, msg.provider_id, msg.text) == ("webchat", "e1", "how much is the blue one?")
 
 
+def test_the_answer_names_the_customer_as_stored_new_or_renamed(client, engine):
+    nameless = post_event(client, event_body("e1", "hi", visitor={"id": "visitor-7"})).json
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(Customer.name).where(Customer.id == nameless["customer"]["id"])
+        ).scalar_one()
+    assert nameless["customer"]["name"] == stored and stored
+    with engine.begin() as conn:  # an agent renames them between two events
+        conn.execute(
+            Customer.__table__.update().where(Customer.id == nameless["customer"]["id"]), {"name": "Grace"}
+        )
+    later = post_event(
+        client, event_body("e2", "still there?", visitor={"id": "visitor-7", "name": "Ada"})
+    ).json
+    assert (later["customer"]["id"], later["customer"]["name"]) == (nameless["customer"]["id"], "Grace")
+
+
 def test_duplicate_event_id_is_answered_with_the_identical_first_body(client, engine):
     first = post_event(client, event_body("e1", "hello"))
     before = (rows(engine, Message), rows(engine, StatusChange))
