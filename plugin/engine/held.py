@@ -113,7 +113,7 @@ def hold_committed(conn: Connection, event: MessageEvent, received_at: datetime)
 
 
 def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
-    """Folds the workspace's held messages, `batch` per transaction, until none is left."""
+    """Folds the workspace's held messages, `batch` per transaction, until a batch comes short."""
     folded = failed = 0
     while True:
         ahead = _read_ahead(engine, workspace_id, batch)
@@ -127,6 +127,8 @@ def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
                 with conn.begin_nested():
                     _fold_rows(conn, workspace_id, rows, ahead)
                 folded += len(rows)
+                if len(rows) < batch:  # none was left: one held since is folded by its own `soon`
+                    return Folded(folded, failed, busy=False)
                 continue
             except Exception:  # noqa: BLE001 - one bad message must not hold back the others
                 log.warning(
