@@ -13,7 +13,10 @@ from plugin.domain.errors import StatushubError
 def _engine():
     from plugin.app.settings import Settings
 
-    return Settings.from_env().engine()
+    try:
+        return Settings.from_env().engine()
+    except ValueError as exc:  # a bad STATUSHUB_* variable, as every other command says it
+        raise click.ClickException(str(exc)) from None
 
 
 def _fail(exc: StatushubError) -> None:

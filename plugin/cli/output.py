@@ -29,7 +29,10 @@ class Session:
     """What every command shares: the settings and one engine, made on first use and disposed at exit."""
 
     def __init__(self) -> None:
-        self.settings = Settings.from_env()
+        try:
+            self.settings = Settings.from_env()
+        except ValueError as exc:  # a bad STATUSHUB_* variable: its name and what it takes, no traceback
+            raise click.ClickException(str(exc)) from None
 
     @cached_property
     def engine(self) -> Engine:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cli.conftest import snapshot
+
 
 @pytest.fixture
 def ada(cli, workspace):
@@ -111,3 +113,22 @@ def test_a_mistake_after_a_partial_change_rolls_it_all_back(cli, fails, ada):
     # The customer would be created before the second identity is refused: the unit of work undoes it.
     fails("customers", "add", "Zed", "--phone", "5551112222", "--identity", "sms:5551234567")
     assert "no customer" in fails("customers", "show", "5551112222")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("STATUSHUB_PREPARED_STATEMENTS", "maybe", "must be on or off"),
+        ("STATUSHUB_FOLD_DELAY_MS", "soon", "must be milliseconds from 0 to 10000"),
+        ("STATUSHUB_LOG_LEVEL", "loud", "must be one of DEBUG, INFO, WARNING, ERROR"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_changes_nothing(
+    cli, engine, ada, variable, value, says
+):
+    before = snapshot(engine)
+    for args in (("set", "Grace", "hot"), ("workspace", "admins", "list", "acme")):
+        result = cli(*args, ok=False, env={variable: value})
+        assert result.exit_code == 1, result.stdout
+        assert result.stderr.splitlines() == [f"error: {variable} {says}, not {value!r}"]
+    assert snapshot(engine) == before
