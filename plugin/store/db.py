@@ -172,6 +172,19 @@ def single_statements(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A unit of work that is a single statement, atomic by itself (a batch claimed or completed in
+    one UPDATE): on PostgreSQL in autocommit, so BEGIN and COMMIT cost no round trips of their own;
+    on SQLite in a transaction, which takes the writer lock."""
+    with single_statements(engine) as conn:
+        if commits_each_statement(conn):
+            yield conn
+        else:
+            with conn.begin():
+                yield conn
+
+
 def commits_each_statement(conn: Connection) -> bool:
     return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 

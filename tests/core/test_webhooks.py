@@ -211,7 +211,9 @@ def test_four_workers_on_postgresql_do_each_of_10000_due_items_exactly_once(engi
     # Commits without waiting for the disk flush keep this short; claiming is what is tested.
     engines = [make_engine(db_url) for _ in range(4)]
     for e in engines:
-        event.listen(e, "connect", lambda dbapi, _: dbapi.execute("SET synchronous_commit = off"))
+        event.listen(
+            e, "connect", lambda dbapi, _: (dbapi.execute("SET synchronous_commit = off"), dbapi.commit())
+        )
     workers = [
         threading.Thread(target=run_due, args=(e, {"probe": sender}), kwargs={"now": at(1)}) for e in engines
     ]
