@@ -11,12 +11,10 @@ from plugin.domain.errors import StatushubError
 
 
 def _engine():
-    from plugin.app.settings import Settings
+    # The CLI's one engine (plugin/cli/output.py): disposed at exit, a bad setting one error line.
+    from plugin.cli.output import session
 
-    try:
-        return Settings.from_env().engine()
-    except ValueError as exc:  # a bad STATUSHUB_* variable, as every other command says it
-        raise click.ClickException(str(exc)) from None
+    return session().engine
 
 
 def _fail(exc: StatushubError) -> None:

@@ -30,7 +30,6 @@ def test_the_hub_prepares_statements_on_postgresql_only_when_switched_on(db_url,
     app = create_app(
         {"TESTING": True, "DATABASE_URL": db_url, "FOLD_DELAY_MS": 0, "PREPARED_STATEMENTS": switch}
     )
-    app.extensions["statushub"].engine.pool.dispose()
     client = app.test_client()
     for n in range(8):  # one pooled connection: each statement runs eight times on it
         answer = post_inbound(client, inbound_form(f"SMprep{n}", f"how much is the blue hoodie? ({n})"))
