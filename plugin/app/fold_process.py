@@ -20,6 +20,7 @@ by the worker's sweep.
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -73,6 +74,7 @@ def main() -> int:
     delay = max(settings.fold_delay_ms, 10) / 1000
     log.info("fold process started", extra={"delay_ms": round(delay * 1000)})
     pause = delay  # what was held before it started is folded a delay later too, in one batch
+    settled = False
     while not stopping:
         end = time.monotonic() + pause
         while not stopping and (left := end - time.monotonic()) > 0:
@@ -88,6 +90,8 @@ def main() -> int:
                 fold_held(engine, workspace_id)
                 if stopping:
                     break
+            if workspaces and not settled:
+                settled = _settle()
         except Exception:  # the messages stay held: tried again in a second (the database may be busy)
             log.exception("folding held messages failed")
             pause = max(delay, RETRY_AFTER)
@@ -96,6 +100,15 @@ def main() -> int:
     engine.dispose()
     log.info("fold process stopped")
     return 0
+
+
+def _settle() -> bool:
+    """After the first fold: what it loaded (the catalogs, the classifiers, the shipped model) lives as
+    long as the process, so the cyclic collector stops walking it on every full collection; a fold
+    then takes ~15 % less CPU a message (bench/FIGURES.md)."""
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 if __name__ == "__main__":
