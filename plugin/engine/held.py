@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from plugin.domain.clock import aware, utcnow
 from plugin.domain.events import Media, MessageEvent
 from plugin.engine.inbox import Ahead, read_ahead, receive
-from plugin.store.db import commits_each_statement, reading, transaction
+from plugin.store.db import commits_each_statement, reading, statement_alone, transaction
 from plugin.store.prepared import Prepared
 from plugin.store.schema import HeldMessage, table_of
 
@@ -104,11 +104,12 @@ def hold(conn: Connection, event: MessageEvent, received_at: datetime) -> bool:
 
 
 def hold_committed(conn: Connection, event: MessageEvent, received_at: datetime) -> bool:
-    """`hold` as its own committed unit of work: a 200 after it means the message is stored. On a
-    `single_statements` connection on PostgreSQL the insert commits alone (one round trip)."""
+    """`hold` as its own committed unit of work, on a connection outside a transaction: a 200 after it
+    means the message is stored. The insert is one statement and commits alone (`statement_alone`:
+    on PostgreSQL one round trip; on SQLite under the writer lock, without BEGIN and COMMIT)."""
     if commits_each_statement(conn):
         return hold(conn, event, received_at)
-    with conn.begin():
+    with statement_alone(conn):
         return hold(conn, event, received_at)
 
 

@@ -185,6 +185,27 @@ def one_statement(engine: Engine) -> Iterator[Connection]:
                 yield conn
 
 
+@contextmanager
+def statement_alone(conn: Connection) -> Iterator[Connection]:
+    """One write on the driver's cursor (a `plugin.store.prepared.Prepared` statement) that commits by
+    itself, outside any transaction: on PostgreSQL in autocommit (`single_statements`); on SQLite in
+    SQLite's own autocommit, under the writer lock, so neither BEGIN IMMEDIATE nor COMMIT is sent nor
+    SQLAlchemy's transaction machinery run (a held message's insert: bench/FIGURES.md). A Core
+    `conn.execute` would begin a transaction of its own, never committed here: run one in
+    `conn.begin()` instead."""
+    if conn.in_transaction():
+        raise RuntimeError("statement_alone needs a connection outside a transaction")
+    dbapi_conn = conn.connection.dbapi_connection
+    locked = isinstance(dbapi_conn, _WriterLockedConnection)
+    if locked:
+        dbapi_conn.acquire_writer_lock()
+    try:
+        yield conn
+    finally:
+        if locked:
+            dbapi_conn.release_writer_lock()
+
+
 def commits_each_statement(conn: Connection) -> bool:
     return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 

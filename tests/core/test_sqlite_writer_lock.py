@@ -5,9 +5,10 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Column, Integer, MetaData, Table, event, exc, insert, text
 
-from plugin.store.db import make_engine, reading, transaction
+from plugin.store.db import make_engine, reading, statement_alone, transaction
+from plugin.store.prepared import Prepared
 from tests.conftest import file_lock_held
 
 WRITES = 300
@@ -31,20 +32,29 @@ def impatient_engine(url: str):
     return engine
 
 
-def write_many(url: str, writer: int) -> None:
+PROBE = Table("lock_probe", MetaData(), Column("writer", Integer), Column("n", Integer, unique=True))
+PROBE_INSERT = Prepared(insert(PROBE))
+
+
+def write_many(url: str, writer: int, alone: bool = False) -> None:
     engine = impatient_engine(url)
     for n in range(WRITES):
-        with transaction(engine) as conn:
-            conn.execute(text("INSERT INTO lock_probe (writer, n) VALUES (:w, :n)"), {"w": writer, "n": n})
+        row = {"writer": writer, "n": writer * WRITES + n}
+        if alone:  # one statement committing by itself, as a held message's insert
+            with engine.connect() as conn, statement_alone(conn):
+                PROBE_INSERT.rows(conn, row)
+        else:
+            with transaction(engine) as conn:
+                conn.execute(insert(PROBE), row)
     engine.dispose()
 
 
-def test_two_processes_writing_at_once_never_see_database_is_locked(sqlite_url):
+@pytest.mark.parametrize("alone", [False, True], ids=["transactions", "statements-alone"])
+def test_two_processes_writing_at_once_never_see_database_is_locked(sqlite_url, alone):
     engine = make_engine(sqlite_url)
-    with transaction(engine) as conn:
-        conn.execute(text("CREATE TABLE lock_probe (writer INTEGER, n INTEGER)"))
+    PROBE.create(engine)
     ctx = multiprocessing.get_context("spawn")
-    writers = [ctx.Process(target=write_many, args=(sqlite_url, w)) for w in (1, 2)]
+    writers = [ctx.Process(target=write_many, args=(sqlite_url, w, alone)) for w in (1, 2)]
     for proc in writers:
         proc.start()
     for proc in writers:
@@ -82,6 +92,51 @@ def test_an_invalidated_connection_releases_the_lock(sqlite_url):
         assert not lock_is_free(sqlite_url)
         conn.invalidate()
         assert lock_is_free(sqlite_url)
+    engine.dispose()
+
+
+def test_a_statement_alone_holds_the_lock_while_it_runs_and_commits_by_itself(sqlite_url):
+    engine = make_engine(sqlite_url)
+    PROBE.create(engine)
+    with engine.connect() as conn:
+        with statement_alone(conn):
+            assert not lock_is_free(sqlite_url)
+            PROBE_INSERT.rows(conn, {"writer": 1, "n": 1})
+        assert lock_is_free(sqlite_url)
+        assert not conn.in_transaction()
+        # Committed: another process's connection sees it, and can write at once.
+        other = impatient_engine(sqlite_url)
+        with transaction(other) as writer:
+            assert writer.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 1
+            writer.execute(insert(PROBE), {"writer": 2, "n": 2})
+        other.dispose()
+    engine.dispose()
+
+
+def test_a_failed_statement_alone_stores_nothing_and_releases_the_lock(sqlite_url):
+    engine = make_engine(sqlite_url)
+    PROBE.create(engine)
+    with engine.connect() as conn:
+        with statement_alone(conn):
+            PROBE_INSERT.rows(conn, {"writer": 1, "n": 1})
+        with pytest.raises(exc.IntegrityError), statement_alone(conn):
+            PROBE_INSERT.rows(conn, {"writer": 2, "n": 1})  # n is unique
+        assert lock_is_free(sqlite_url)
+    with reading(engine) as conn:
+        assert conn.execute(text("SELECT writer FROM lock_probe")).scalars().all() == [1]
+    engine.dispose()
+
+
+def test_a_statement_alone_is_refused_inside_a_transaction(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with (
+        engine.connect() as conn,
+        conn.begin(),
+        pytest.raises(RuntimeError, match="outside a transaction"),
+        statement_alone(conn),
+    ):
+        pass
+    assert lock_is_free(sqlite_url)
     engine.dispose()
 
 
