@@ -196,14 +196,14 @@ def statement_alone(conn: Connection) -> Iterator[Connection]:
     if conn.in_transaction():
         raise RuntimeError("statement_alone needs a connection outside a transaction")
     dbapi_conn = conn.connection.dbapi_connection
-    locked = isinstance(dbapi_conn, _WriterLockedConnection)
-    if locked:
-        dbapi_conn.acquire_writer_lock()
+    locked = dbapi_conn if isinstance(dbapi_conn, _WriterLockedConnection) else None
+    if locked is not None:
+        locked.acquire_writer_lock()
     try:
         yield conn
     finally:
-        if locked:
-            dbapi_conn.release_writer_lock()
+        if locked is not None:
+            locked.release_writer_lock()
 
 
 def commits_each_statement(conn: Connection) -> bool:
