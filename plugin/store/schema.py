@@ -432,6 +432,7 @@ class OutboxItem(Base):
     due_at: Mapped[datetime] = mapped_column(UTC)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # A sent item is deleted; only rows an older version marked sent carry it (retention prunes them).
     sent_at: Mapped[datetime | None] = mapped_column(UTC)
     dead_at: Mapped[datetime | None] = mapped_column(UTC)
     created_at: Mapped[datetime] = mapped_column(UTC)

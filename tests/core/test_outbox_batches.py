@@ -51,14 +51,15 @@ def count_units_of_work(engine) -> list[str]:
 
 def test_a_campaign_of_120_items_is_claimed_and_completed_a_batch_at_a_time(engine, catalog):
     queue(engine, catalog.workspace_id, [(None, None)] * 120)
+    queued = [i.id for i in items(engine)]
     sent: list[int] = []
     units = count_units_of_work(engine)
     counts = run_due(engine, {"probe": lambda _e, job: sent.append(job.id)}, now=at(1), batch=50)
     units = list(units)
-    assert counts.sent == 120 and sorted(sent) == [i.id for i in items(engine)] and len(set(sent)) == 120
+    assert counts.sent == 120 and sorted(sent) == queued and len(set(sent)) == 120
     # 3 batches: a claim and a completion each, then one claim that finds nothing.
     assert len(units) == 7
-    assert all(i.sent_at is not None and i.attempts == 1 for i in items(engine))
+    assert items(engine) == []  # a sent item leaves the outbox
 
 
 def test_every_item_gets_its_lane_per_customer_and_subscription(engine, catalog):
@@ -111,10 +112,11 @@ def test_a_stopped_worker_finishes_the_item_in_hand_and_hands_back_the_rest(engi
     counts = run_due(
         engine, {"probe": lambda _e, job: sent.append(job.id)}, now=at(1), stop=lambda: len(sent) >= 2
     )
-    assert counts.sent == 2
+    queued = [i.id for i in items(engine)]
+    assert counts.sent == 2 and len(queued) == 4  # the two sent are gone
     # The other four are due again at once, not after a lease.
     assert run_due(engine, {"probe": lambda _e, job: sent.append(job.id)}, now=at(1)).sent == 4
-    assert sorted(sent) == [i.id for i in items(engine)]
+    assert sorted(sent[2:]) == queued and items(engine) == []
 
 
 def test_a_batch_slower_than_half_its_lease_records_what_is_done_and_keeps_the_rest(engine, catalog):
@@ -123,16 +125,18 @@ def test_a_batch_slower_than_half_its_lease_records_what_is_done_and_keeps_the_r
     clock_now = [at(1)]
     sent: list[int] = []
 
+    left_when_sent: list[int] = []
+
     def slow(_engine, job: Job) -> None:
-        threading.Event().wait(0.06)  # three of these pass half the lease
+        left_when_sent.append(len(items(engine)))
+        threading.Event().wait(0.06)  # two of these pass half the lease
         clock_now[0] += timedelta(milliseconds=60)
         sent.append(job.id)
 
     counts = run_due(engine, {"probe": slow}, clock=lambda: clock_now[0], batch=4, lease=lease)
-    assert counts.sent == 4 and len(set(sent)) == 4
-    assert all(i.sent_at is not None and i.attempts == 1 for i in items(engine))
-    # The first ones were recorded before the last was sent, at the time they were done.
-    assert len({i.sent_at for i in items(engine)}) == 2
+    assert counts.sent == 4 and len(set(sent)) == 4 and items(engine) == []
+    # The first two were recorded (gone from the outbox) before the third was sent; the rest renewed.
+    assert left_when_sent == [4, 4, 2, 2]
 
 
 def test_four_workers_send_each_item_once_in_order_per_lane(db_url, engine, catalog):
