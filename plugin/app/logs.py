@@ -60,3 +60,10 @@ def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines())
     logger.addHandler(handler)
+    # The line names no source file or thread: a record need not look them up (the logging HOWTO's
+    # "Optimization"; ~30 % of a webhook's log line, bench/FIGURES.md). Only where the hub owns the
+    # process's logging (an embedding application's handlers may want them); the process id stays,
+    # gunicorn's own log lines print it.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False

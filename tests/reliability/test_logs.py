@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from contextlib import contextmanager
 
@@ -66,6 +67,7 @@ def bare_logging():
     are put back after)."""
     root, ours = logging.getLogger(), logging.getLogger("statushub")
     saved = (root.handlers[:], ours.handlers[:], ours.level)
+    switches = {name: getattr(logging, name) for name in ("_srcfile", "logThreads", "logMultiprocessing")}
     root.handlers[:] = []
     ours.handlers[:] = []
     try:
@@ -73,6 +75,19 @@ def bare_logging():
     finally:
         root.handlers[:], ours.handlers[:] = saved[0], saved[1]
         ours.setLevel(saved[2])
+        for name, value in switches.items():
+            setattr(logging, name, value)
+
+
+def test_a_configured_process_still_gives_gunicorn_its_process_id_and_every_field(capsys):
+    with bare_logging() as ours:
+        configure("INFO")
+        ours.info("sms inbound held", extra={"workspace_id": 7, "duplicate": False})
+        made = ours.makeRecord("statushub", logging.INFO, "x.py", 1, "m", (), None)
+    # gunicorn's own lines print "[%(process)d]": skipping the caller's file and thread leaves that.
+    assert logging.Formatter("[%(process)d]").format(made) == f"[{os.getpid()}]"
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert (line["message"], line["workspace_id"], line["duplicate"]) == ("sms inbound held", 7, False)
 
 
 def test_configure_adds_one_handler_once_and_none_when_the_application_configured_logging():
