@@ -48,6 +48,11 @@ _CLAIM = (
     .order_by(H.c.id)
     .limit(bindparam("n"))
 )
+# Under the fold's lock: the batch's keys; the events themselves were read and decoded ahead.
+_CLAIM_KEYS = _CLAIM.with_only_columns(H.c.id, H.c.channel, H.c.provider_id)
+_EVENTS = select(H.c.id, H.c.channel, H.c.provider_id, H.c.event).where(
+    H.c.workspace_id == bindparam("w"), H.c.id.in_(bindparam("ids", expanding=True))
+)
 _DELETE = delete(H).where(H.c.workspace_id == bindparam("w"), H.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -117,13 +122,14 @@ def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
     """Folds the workspace's held messages, `batch` per transaction, until a batch comes short."""
     folded = failed = 0
     while True:
-        ahead = _read_ahead(engine, workspace_id, batch)
+        ahead, decoded = _read_ahead(engine, workspace_id, batch)
         with transaction(engine) as conn:
             if not _fold_lock(conn, workspace_id):
                 return Folded(folded, failed, busy=True)
-            rows = conn.execute(_CLAIM, {"w": workspace_id, "n": batch}).all()
-            if not rows:
+            keys = conn.execute(_CLAIM_KEYS, {"w": workspace_id, "n": batch}).all()
+            if not keys:
                 return Folded(folded, failed, busy=False)
+            rows = _held_rows(conn, workspace_id, keys, decoded)
             try:
                 with conn.begin_nested():
                     _fold_rows(conn, workspace_id, rows, ahead)
@@ -147,26 +153,46 @@ def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
                     _set_aside(conn, workspace_id, row.id, exc)
 
 
-def _read_ahead(engine: Engine, workspace_id: int, batch: int) -> Ahead | None:
-    """The next batch's catalog, classifier and texts worked out before the fold's transaction (on
-    SQLite: before the writer lock, which the webhooks wait for meanwhile). A row that cannot be read
-    is left to the fold, which sets it aside."""
+class _Held(NamedTuple):
+    id: int
+    event: MessageEvent | None  # None: not decoded ahead (held since, or unreadable): decoded in the fold
+    raw: tuple  # (channel, provider_id, event document) when not decoded ahead
+
+
+def _read_ahead(engine: Engine, workspace_id: int, batch: int) -> tuple[Ahead | None, dict]:
+    """The next batch's events, decoded, and its catalog, classifier and texts worked out, before the
+    fold's transaction (on SQLite: before the writer lock, which the webhooks wait for meanwhile).
+    Decoded events are keyed by (id, channel, provider id): a held row never changes, and the key
+    cannot match another message even where SQLite reuses a deleted row's id. A row that cannot be
+    read is left to the fold, which sets it aside."""
     with reading(engine) as conn:
         rows = conn.execute(_CLAIM, {"w": workspace_id, "n": batch}).all()
-    events = []
+    decoded = {}
     for r in rows:
         try:
-            events.append(decode(workspace_id, r.channel, r.provider_id, r.event))
+            decoded[(r.id, r.channel, r.provider_id)] = decode(
+                workspace_id, r.channel, r.provider_id, r.event
+            )
         except (KeyError, TypeError, ValueError):
             continue
-    if not events:
-        return None
+    if not decoded:
+        return None, decoded
     with engine.connect() as conn:
-        return read_ahead(conn, workspace_id, events)
+        return read_ahead(conn, workspace_id, decoded.values()), decoded
 
 
-def _fold_rows(conn: Connection, workspace_id: int, rows, ahead: Ahead | None = None) -> None:
-    events = [decode(workspace_id, r.channel, r.provider_id, r.event) for r in rows]
+def _held_rows(conn: Connection, workspace_id: int, keys, decoded: dict) -> list[_Held]:
+    """The claimed batch in order, each with its event decoded ahead or its stored row to decode."""
+    missing = [k.id for k in keys if tuple(k) not in decoded]
+    stored = {}
+    if missing:
+        for r in conn.execute(_EVENTS, {"w": workspace_id, "ids": missing}):
+            stored[r.id] = (r.channel, r.provider_id, r.event)
+    return [_Held(k.id, decoded.get(tuple(k)), stored.get(k.id, ())) for k in keys]
+
+
+def _fold_rows(conn: Connection, workspace_id: int, rows: list[_Held], ahead: Ahead | None = None) -> None:
+    events = [r.event if r.event is not None else decode(workspace_id, *r.raw) for r in rows]
     receive(conn, workspace_id, events, now=utcnow(), ahead=ahead)
     conn.execute(_DELETE, {"w": workspace_id, "ids": [r.id for r in rows]})
 

@@ -137,6 +137,32 @@ def test_a_message_that_cannot_be_folded_is_set_aside_and_the_others_fold(engine
     assert fold_held(engine, workspace) == (0, 0, False)  # set aside: not tried again and again
 
 
+def test_a_message_held_under_an_id_another_fold_freed_is_folded_as_itself(engine, workspace, monkeypatch):
+    """Between a fold's read ahead and its claim another folder may fold a message and a new one be
+    held in its place; SQLite may give the newcomer the freed id. The newcomer is folded, not the
+    event read ahead under that id."""
+    from plugin.engine import held as held_module
+
+    with transaction(engine) as conn:
+        hold(conn, _event(workspace, 1, "hi there"), utcnow())
+    read_ahead = held_module._read_ahead
+
+    def then_replaced(*args, **kwargs):
+        found = read_ahead(*args, **kwargs)
+        with transaction(engine) as conn:  # folded elsewhere meanwhile; a new message takes its id
+            (old_id,) = conn.execute(select(HeldMessage.id)).one()
+            conn.execute(HeldMessage.__table__.delete())
+            hold(conn, _event(workspace, 2, "how much is the blue hoodie?"), utcnow())
+            conn.execute(update(HeldMessage).values(id=old_id))
+        return found
+
+    monkeypatch.setattr(held_module, "_read_ahead", then_replaced)
+    assert fold_held(engine, workspace).folded == 1
+    with engine.connect() as conn:
+        stored = conn.execute(select(Message.provider_id, Message.text)).all()
+    assert [tuple(r) for r in stored] == [("SMp2", "how much is the blue hoodie?")]
+
+
 def test_messages_a_stopped_process_left_held_are_folded_by_the_worker(db_url, engine, workspace):
     with transaction(engine) as conn:
         for n in range(3):
