@@ -91,7 +91,12 @@ def main() -> int:
                 if stopping:
                     break
             if workspaces and not settled:
-                settled = _settle()
+                # What the first fold loaded (the catalogs, the classifiers, the shipped model) lives
+                # as long as the process: frozen, the cyclic collector stops walking it on every full
+                # collection, and a fold takes ~15 % less CPU a message (bench/FIGURES.md).
+                gc.collect()
+                gc.freeze()
+                settled = True
         except Exception:  # the messages stay held: tried again in a second (the database may be busy)
             log.exception("folding held messages failed")
             pause = max(delay, RETRY_AFTER)
@@ -100,15 +105,6 @@ def main() -> int:
     engine.dispose()
     log.info("fold process stopped")
     return 0
-
-
-def _settle() -> bool:
-    """After the first fold: what it loaded (the catalogs, the classifiers, the shipped model) lives as
-    long as the process, so the cyclic collector stops walking it on every full collection; a fold
-    then takes ~15 % less CPU a message (bench/FIGURES.md)."""
-    gc.collect()
-    gc.freeze()
-    return True
 
 
 if __name__ == "__main__":

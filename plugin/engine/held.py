@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from plugin.domain.clock import aware, utcnow
 from plugin.domain.events import Media, MessageEvent
 from plugin.engine.inbox import Ahead, read_ahead, receive
-from plugin.store.db import commits_each_statement, reading, statement_alone, transaction
+from plugin.store.db import reading, statement_alone, transaction
 from plugin.store.prepared import Prepared
 from plugin.store.schema import HeldMessage, table_of
 
@@ -50,7 +50,7 @@ _CLAIM = (
 )
 # Under the fold's lock: the batch's keys; the events themselves were read and decoded ahead.
 _CLAIM_KEYS = _CLAIM.with_only_columns(H.c.id, H.c.channel, H.c.provider_id)
-_EVENTS = select(H.c.id, H.c.channel, H.c.provider_id, H.c.event).where(
+_EVENTS = select(H.c.id, H.c.event).where(
     H.c.workspace_id == bindparam("w"), H.c.id.in_(bindparam("ids", expanding=True))
 )
 _DELETE = delete(H).where(H.c.workspace_id == bindparam("w"), H.c.id.in_(bindparam("ids", expanding=True)))
@@ -109,11 +109,9 @@ def hold(conn: Connection, event: MessageEvent, received_at: datetime) -> bool:
 
 
 def hold_committed(conn: Connection, event: MessageEvent, received_at: datetime) -> bool:
-    """`hold` as its own committed unit of work, on a connection outside a transaction: a 200 after it
+    """`hold` as its own committed unit of work, on a `single_statements` connection: a 200 after it
     means the message is stored. The insert is one statement and commits alone (`statement_alone`:
     on PostgreSQL one round trip; on SQLite under the writer lock, without BEGIN and COMMIT)."""
-    if commits_each_statement(conn):
-        return hold(conn, event, received_at)
     with statement_alone(conn):
         return hold(conn, event, received_at)
 
@@ -156,7 +154,7 @@ def fold(engine: Engine, workspace_id: int, *, batch: int = BATCH) -> Folded:
 class _Held(NamedTuple):
     id: int
     event: MessageEvent | None  # None: not decoded ahead (held since, or unreadable): decoded in the fold
-    raw: tuple  # (channel, provider_id, event document) when not decoded ahead
+    raw: tuple  # (channel, provider id, event document as stored), decoded when `event` is None
 
 
 def _read_ahead(engine: Engine, workspace_id: int, batch: int) -> tuple[Ahead | None, dict]:
@@ -184,11 +182,8 @@ def _read_ahead(engine: Engine, workspace_id: int, batch: int) -> tuple[Ahead | 
 def _held_rows(conn: Connection, workspace_id: int, keys, decoded: dict) -> list[_Held]:
     """The claimed batch in order, each with its event decoded ahead or its stored row to decode."""
     missing = [k.id for k in keys if tuple(k) not in decoded]
-    stored = {}
-    if missing:
-        for r in conn.execute(_EVENTS, {"w": workspace_id, "ids": missing}):
-            stored[r.id] = (r.channel, r.provider_id, r.event)
-    return [_Held(k.id, decoded.get(tuple(k)), stored.get(k.id, ())) for k in keys]
+    stored = dict(conn.execute(_EVENTS, {"w": workspace_id, "ids": missing}).all()) if missing else {}
+    return [_Held(k.id, decoded.get(tuple(k)), (k.channel, k.provider_id, stored.get(k.id))) for k in keys]
 
 
 def _fold_rows(conn: Connection, workspace_id: int, rows: list[_Held], ahead: Ahead | None = None) -> None:

@@ -188,13 +188,16 @@ def one_statement(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def statement_alone(conn: Connection) -> Iterator[Connection]:
     """One write on the driver's cursor (a `plugin.store.prepared.Prepared` statement) that commits by
-    itself, outside any transaction: on PostgreSQL in autocommit (`single_statements`); on SQLite in
-    SQLite's own autocommit, under the writer lock, so neither BEGIN IMMEDIATE nor COMMIT is sent nor
-    SQLAlchemy's transaction machinery run (a held message's insert: bench/FIGURES.md). A Core
-    `conn.execute` would begin a transaction of its own, never committed here: run one in
-    `conn.begin()` instead."""
-    if conn.in_transaction():
-        raise RuntimeError("statement_alone needs a connection outside a transaction")
+    itself, on a `single_statements` connection outside any transaction: on PostgreSQL that
+    connection is in autocommit; on SQLite the statement runs in SQLite's own autocommit, under the
+    writer lock, so neither BEGIN IMMEDIATE nor COMMIT is sent nor SQLAlchemy's transaction machinery
+    run (a held message's insert: bench/FIGURES.md). A Core `conn.execute` would begin a transaction
+    of its own, never committed here: run one in `conn.begin()` instead."""
+    if commits_each_statement(conn):
+        yield conn
+        return
+    if conn.in_transaction() or conn.dialect.name != "sqlite":
+        raise RuntimeError("statement_alone needs a single_statements connection outside a transaction")
     dbapi_conn = conn.connection.dbapi_connection
     locked = dbapi_conn if isinstance(dbapi_conn, _WriterLockedConnection) else None
     if locked is not None:

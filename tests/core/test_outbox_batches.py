@@ -135,8 +135,10 @@ def test_a_batch_slower_than_half_its_lease_records_what_is_done_and_keeps_the_r
 
     counts = run_due(engine, {"probe": slow}, clock=lambda: clock_now[0], batch=4, lease=lease)
     assert counts.sent == 4 and len(set(sent)) == 4 and items(engine) == []
-    # The first two were recorded (gone from the outbox) before the third was sent; the rest renewed.
-    assert left_when_sent == [4, 4, 2, 2]
+    # Past half the lease (after two items here, sooner on a slow machine) what was sent is recorded,
+    # gone from the outbox, before the rest is sent; the rest was renewed, not handed to another.
+    assert left_when_sent[0] == 4 and left_when_sent[-1] < 4
+    assert left_when_sent == sorted(left_when_sent, reverse=True)
 
 
 def test_four_workers_send_each_item_once_in_order_per_lane(db_url, engine, catalog):

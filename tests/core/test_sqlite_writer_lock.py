@@ -95,10 +95,17 @@ def test_an_invalidated_connection_releases_the_lock(sqlite_url):
     engine.dispose()
 
 
-def test_a_statement_alone_holds_the_lock_while_it_runs_and_commits_by_itself(sqlite_url):
+@pytest.fixture
+def probed(sqlite_url):
+    """An engine on the database, with the probe table made."""
     engine = make_engine(sqlite_url)
     PROBE.create(engine)
-    with engine.connect() as conn:
+    yield engine
+    engine.dispose()
+
+
+def test_a_statement_alone_holds_the_lock_while_it_runs_and_commits_by_itself(sqlite_url, probed):
+    with probed.connect() as conn:
         with statement_alone(conn):
             assert not lock_is_free(sqlite_url)
             PROBE_INSERT.rows(conn, {"writer": 1, "n": 1})
@@ -110,21 +117,17 @@ def test_a_statement_alone_holds_the_lock_while_it_runs_and_commits_by_itself(sq
             assert writer.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 1
             writer.execute(insert(PROBE), {"writer": 2, "n": 2})
         other.dispose()
-    engine.dispose()
 
 
-def test_a_failed_statement_alone_stores_nothing_and_releases_the_lock(sqlite_url):
-    engine = make_engine(sqlite_url)
-    PROBE.create(engine)
-    with engine.connect() as conn:
+def test_a_failed_statement_alone_stores_nothing_and_releases_the_lock(sqlite_url, probed):
+    with probed.connect() as conn:
         with statement_alone(conn):
             PROBE_INSERT.rows(conn, {"writer": 1, "n": 1})
         with pytest.raises(exc.IntegrityError), statement_alone(conn):
             PROBE_INSERT.rows(conn, {"writer": 2, "n": 1})  # n is unique
         assert lock_is_free(sqlite_url)
-    with reading(engine) as conn:
+    with reading(probed) as conn:
         assert conn.execute(text("SELECT writer FROM lock_probe")).scalars().all() == [1]
-    engine.dispose()
 
 
 def test_a_statement_alone_is_refused_inside_a_transaction(sqlite_url):
