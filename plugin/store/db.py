@@ -7,8 +7,10 @@ commits a change and its audit entries together or rolls both back (STYLE §2).
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -19,6 +21,11 @@ from sqlalchemy.engine import make_url
 from plugin.store import prepared
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# How often a SQLite writer connection copies the WAL back into the database file, after it let the
+# writer lock go (`_WriterLockedConnection.checkpoint_if_due`).
+CHECKPOINT_EVERY = 0.25  # seconds
+
+log = logging.getLogger("statushub.store")
 
 
 def make_engine(url: str, *, prepared: bool = False, **kwargs) -> Engine:
@@ -76,13 +83,20 @@ class _WriterLockedConnection(sqlite3.Connection):
     write lock idle for milliseconds; a blocking flock wakes the next writer as soon as the lock frees.
     Each connection opens its own file description, so threads of one process exclude each other too.
     Lock order is always flock, then SQLite's lock; readers take neither, so there is no cycle.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that fills the WAL past 1,000 pages, so the
+    writer lock stayed held while it copied pages and waited for fsync, and every other writer waited
+    too (5–8 ms at a time under load, bench/FIGURES.md). These connections turn it off and checkpoint
+    after letting the lock go: a PASSIVE checkpoint needs no writer lock, and writers go on meanwhile.
     """
 
     _lock_fd: int | None = None
     _holding = False
+    _checkpoint_due = 0.0  # time.monotonic() after which this connection's next write checkpoints
 
     def open_writer_lock(self, path: str) -> None:
         self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.execute("PRAGMA wal_autocheckpoint=0")
 
     def acquire_writer_lock(self) -> None:
         if self._lock_fd is not None and not self._holding:
@@ -95,10 +109,45 @@ class _WriterLockedConnection(sqlite3.Connection):
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def commit(self) -> None:
+        wrote = self._holding  # a read-only transaction took no writer lock and copies nothing
         try:
             super().commit()
         finally:
             self.release_writer_lock()
+        if wrote:
+            self.checkpoint_if_due()
+
+    def checkpoint_if_due(self) -> None:
+        """After a write, with the writer lock let go: copies the WAL into the database file when this
+        connection has not done so for CHECKPOINT_EVERY, in two passes. The first copies what is there
+        while other writers go on. The second, when the writer lock is free at once (it never waits),
+        copies under it the few pages they added meanwhile: the whole WAL is then copied and the next
+        write starts it over from the beginning. Without it, with writers always busy, the WAL was
+        never wholly copied, never restarted, and grew by hundreds of MB (bench/FIGURES.md). The
+        write is committed already: a checkpoint that fails is logged, never raised."""
+        now = time.monotonic()
+        if now < self._checkpoint_due or self.in_transaction or self._holding:
+            return
+        self._checkpoint_due = now + CHECKPOINT_EVERY
+        try:
+            self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if self._writer_lock_if_free():
+                try:
+                    self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                finally:
+                    self.release_writer_lock()
+        except sqlite3.Error as error:
+            log.warning("a WAL checkpoint failed", extra={"error": str(error)})
+
+    def _writer_lock_if_free(self) -> bool:
+        if self._lock_fd is None:
+            return False
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._holding = True
+        return True
 
     def rollback(self) -> None:
         try:
@@ -207,6 +256,8 @@ def statement_alone(conn: Connection) -> Iterator[Connection]:
     finally:
         if locked is not None:
             locked.release_writer_lock()
+    if locked is not None:
+        locked.checkpoint_if_due()
 
 
 def commits_each_statement(conn: Connection) -> bool:

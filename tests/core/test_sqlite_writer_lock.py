@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, event, exc, insert, text
 
+from plugin.store import db
 from plugin.store.db import make_engine, reading, statement_alone, transaction
 from plugin.store.prepared import Prepared
 from tests.conftest import file_lock_held
@@ -36,10 +40,14 @@ PROBE = Table("lock_probe", MetaData(), Column("writer", Integer), Column("n", I
 PROBE_INSERT = Prepared(insert(PROBE))
 
 
-def write_many(url: str, writer: int, alone: bool = False) -> None:
+def write_many(
+    url: str, writer: int, alone: bool = False, writes: int = WRITES, every: float | None = None
+) -> None:
+    if every is not None:
+        db.CHECKPOINT_EVERY = every
     engine = impatient_engine(url)
-    for n in range(WRITES):
-        row = {"writer": writer, "n": writer * WRITES + n}
+    for n in range(writes):
+        row = {"writer": writer, "n": writer * writes + n}
         if alone:  # one statement committing by itself, as a held message's insert
             with engine.connect() as conn, statement_alone(conn):
                 PROBE_INSERT.rows(conn, row)
@@ -157,3 +165,92 @@ def test_an_in_memory_database_needs_no_lock_file():
     with transaction(engine) as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
+
+
+def checkpointed_rows(url: str) -> int:
+    """The probe rows the database file itself holds: an immutable connection never reads the WAL, so
+    a row committed but not yet checkpointed is not counted."""
+    path = url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as copy:
+        return copy.execute("SELECT count(*) FROM lock_probe").fetchone()[0]
+
+
+def checkpoint_due(conn) -> None:
+    """The connection's next write checkpoints (its last one, creating the probe, was just now)."""
+    conn.connection.dbapi_connection._checkpoint_due = 0.0
+
+
+def test_the_wal_is_checkpointed_by_writers_every_interval_not_inside_a_commit(
+    sqlite_url, probed, monkeypatch
+):
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 3600.0)
+    with probed.connect() as conn:
+        conn.connection.dbapi_connection.checkpoint_if_due()  # the table, then none for an hour
+        for n in range(1200):  # > 1,000 WAL pages, where SQLite's own checkpoint would have run
+            with statement_alone(conn):
+                PROBE_INSERT.rows(conn, {"writer": 1, "n": n})
+        assert checkpointed_rows(sqlite_url) == 0
+        monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.0)
+        checkpoint_due(conn)  # the hour is over
+        with statement_alone(conn):
+            PROBE_INSERT.rows(conn, {"writer": 1, "n": 1200})
+    assert checkpointed_rows(sqlite_url) == 1201
+    with transaction(probed) as conn:
+        conn.execute(insert(PROBE), {"writer": 2, "n": 1201})
+    assert checkpointed_rows(sqlite_url) == 1202
+
+
+def test_the_wal_stays_small_while_two_processes_write_without_a_pause(sqlite_url, probed):
+    # Each checkpoint copies the WAL while the other process goes on writing; the WAL starts over from
+    # its beginning only once a checkpoint has copied all of it.
+    ctx = multiprocessing.get_context("spawn")
+    writes = 2000
+    writers = [ctx.Process(target=write_many, args=(sqlite_url, w, True, writes, 0.02)) for w in (1, 2)]
+    for proc in writers:
+        proc.start()
+    for proc in writers:
+        proc.join(120)
+    assert [proc.exitcode for proc in writers] == [0, 0]
+    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+    # Never checkpointed, 4,000 one-row commits leave a WAL of at least 16 MB (a page each).
+    assert wal.stat().st_size < 10 * 1024 * 1024
+    with reading(probed) as conn:
+        assert conn.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 2 * writes
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["transaction", "statement-alone"])
+def test_a_checkpoint_runs_after_the_writer_lock_is_let_go(sqlite_url, probed, monkeypatch, alone):
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.0)
+    seen = []
+    with probed.connect() as conn:
+        checkpoint_due(conn)
+        conn.connection.dbapi_connection.set_trace_callback(
+            lambda sql: seen.append((sql, lock_is_free(sqlite_url)))
+        )
+        if alone:
+            with statement_alone(conn):
+                PROBE_INSERT.rows(conn, {"writer": 1, "n": 1})
+        else:
+            with conn.begin():
+                conn.execute(insert(PROBE), {"writer": 1, "n": 1})
+        conn.connection.dbapi_connection.set_trace_callback(None)
+    # The bulk with the lock free; then, under it, what other writers added meanwhile (none here).
+    checkpoints = [free for sql, free in seen if "wal_checkpoint" in sql]
+    assert checkpoints == [True, False]
+    assert [free for sql, free in seen if sql.startswith("INSERT")] == [False]
+    assert checkpointed_rows(sqlite_url) == 1
+
+
+def test_a_failed_checkpoint_leaves_the_write_committed(sqlite_url, probed, monkeypatch):
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.0)
+    with probed.connect() as conn:
+        checkpoint_due(conn)
+        driver = conn.connection.dbapi_connection
+        # An authorizer that refuses the checkpoint pragma makes it fail as a disk error would.
+        driver.set_authorizer(lambda action, arg, *_: sqlite3.SQLITE_DENY if arg == "wal_checkpoint" else 0)
+        with statement_alone(conn):
+            PROBE_INSERT.rows(conn, {"writer": 1, "n": 1})
+        driver.set_authorizer(None)
+        assert lock_is_free(sqlite_url)
+    with reading(probed) as conn:
+        assert conn.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 1
