@@ -24,6 +24,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # How often a SQLite writer connection copies the WAL back into the database file, after it let the
 # writer lock go (`_WriterLockedConnection.checkpoint_if_due`).
 CHECKPOINT_EVERY = 0.25  # seconds
+CATCH_UP_SKIPS = 3  # its second pass, under the writer lock, waits for the lock after this many skips
 
 log = logging.getLogger("statushub.store")
 
@@ -93,15 +94,22 @@ class _WriterLockedConnection(sqlite3.Connection):
     _lock_fd: int | None = None
     _holding = False
     _checkpoint_due = 0.0  # time.monotonic() after which this connection's next write checkpoints
+    _catch_ups_skipped = 0  # second passes skipped in a row because the writer lock was busy
 
     def open_writer_lock(self, path: str) -> None:
         self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self.execute("PRAGMA wal_autocheckpoint=0")
 
-    def acquire_writer_lock(self) -> None:
+    def acquire_writer_lock(self, wait: bool = True) -> bool:
+        """Takes the writer lock, waiting for it (or, with `wait=False`, only when it is free at once);
+        True when this connection holds it."""
         if self._lock_fd is not None and not self._holding:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
             self._holding = True
+        return self._holding
 
     def release_writer_lock(self) -> None:
         if self._holding and self._lock_fd is not None:
@@ -120,34 +128,28 @@ class _WriterLockedConnection(sqlite3.Connection):
     def checkpoint_if_due(self) -> None:
         """After a write, with the writer lock let go: copies the WAL into the database file when this
         connection has not done so for CHECKPOINT_EVERY, in two passes. The first copies what is there
-        while other writers go on. The second, when the writer lock is free at once (it never waits),
-        copies under it the few pages they added meanwhile: the whole WAL is then copied and the next
-        write starts it over from the beginning. Without it, with writers always busy, the WAL was
-        never wholly copied, never restarted, and grew by hundreds of MB (bench/FIGURES.md). The
-        write is committed already: a checkpoint that fails is logged, never raised."""
+        while other writers go on. The second, under the writer lock, copies the few pages they added
+        meanwhile: the whole WAL is then copied and the next write starts it over from the beginning.
+        It takes the lock only when it is free at once, except after CATCH_UP_SKIPS times it was not:
+        then it waits for it. Without the second pass, with writers always busy, the WAL was never
+        wholly copied, never restarted, and grew by hundreds of MB (bench/FIGURES.md). The write is
+        committed already: a checkpoint that fails is logged, never raised."""
         now = time.monotonic()
         if now < self._checkpoint_due or self.in_transaction or self._holding:
             return
         self._checkpoint_due = now + CHECKPOINT_EVERY
         try:
             self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            if self._writer_lock_if_free():
-                try:
-                    self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                finally:
-                    self.release_writer_lock()
+            if not self.acquire_writer_lock(wait=self._catch_ups_skipped >= CATCH_UP_SKIPS):
+                self._catch_ups_skipped += 1
+                return
+            self._catch_ups_skipped = 0
+            try:
+                self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                self.release_writer_lock()
         except sqlite3.Error as error:
             log.warning("a WAL checkpoint failed", extra={"error": str(error)})
-
-    def _writer_lock_if_free(self) -> bool:
-        if self._lock_fd is None:
-            return False
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        self._holding = True
-        return True
 
     def rollback(self) -> None:
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -254,3 +256,42 @@ def test_a_failed_checkpoint_leaves_the_write_committed(sqlite_url, probed, monk
         assert lock_is_free(sqlite_url)
     with reading(probed) as conn:
         assert conn.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 1
+
+
+def test_the_second_pass_skips_a_busy_lock_and_waits_for_it_after_three_skips(
+    sqlite_url, probed, monkeypatch
+):
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.0)
+    other = make_engine(sqlite_url)
+    with probed.connect() as conn, other.connect() as rival:
+        rival_driver = rival.connection.dbapi_connection
+        driver = conn.connection.dbapi_connection
+        checkpoint_due(conn)
+        passes = []
+
+        def traced(sql):
+            if "wal_checkpoint" in sql:
+                free = lock_is_free(sqlite_url)
+                passes.append(free)
+                if free:  # another writer takes the lock while the first pass runs
+                    rival_driver.acquire_writer_lock(wait=False)
+
+        driver.set_trace_callback(traced)
+        for n in range(3):
+            with statement_alone(conn):
+                PROBE_INSERT.rows(conn, {"writer": 1, "n": n})
+            assert not lock_is_free(sqlite_url)  # the rival's
+            rival_driver.release_writer_lock()
+        assert passes == [True, True, True]  # three first passes, each second pass skipped
+        letting_go = threading.Timer(0.3, rival_driver.release_writer_lock)
+        letting_go.start()
+        started = time.monotonic()
+        with statement_alone(conn):
+            PROBE_INSERT.rows(conn, {"writer": 1, "n": 3})
+        assert time.monotonic() - started >= 0.25  # waited for the rival's lock
+        letting_go.join()
+        driver.set_trace_callback(None)
+        assert passes[3:] == [True, False]  # the first pass, then the second under its own lock
+        assert lock_is_free(sqlite_url)
+    other.dispose()
+    assert checkpointed_rows(sqlite_url) == 4
