@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict
 
 from plugin.domain.errors import StatushubError
 
@@ -21,9 +22,25 @@ class TooManyFields(StatushubError):
     http_status = 413
 
 
+class FormFields(ImmutableMultiDict):
+    """werkzeug's form, whose `get` finds a field without raising: werkzeug's answers a missing one by
+    building a BadRequestKeyError, an HTTP exception, and catching it (~1 µs each; a Twilio webhook
+    asks for four fields it usually lacks, and ~15 it has, at ~0.3 µs each against ~0.1).
+    The values are werkzeug's: a list per name, the first one given."""
+
+    # werkzeug's overloads in one body; `type` is werkzeug's parameter name.
+    def get(self, key, default=None, type=None):  # type: ignore[override]  # noqa: A002
+        if type is not None:
+            return super().get(key, default, type)
+        values = dict.get(self, key)
+        return values[0] if values else default
+
+
 class BoundedRequest(Request):
     """Flask's request, refusing a url-encoded body with more than `max_form_parts` fields before
-    parsing it."""
+    parsing it; its forms and query strings are `FormFields`."""
+
+    parameter_storage_class = FormFields
 
     def _load_form_data(self) -> None:
         if "form" in self.__dict__ or self.mimetype != "application/x-www-form-urlencoded":
