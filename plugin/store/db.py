@@ -24,6 +24,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # How often a SQLite writer connection copies the WAL back into the database file, after it let the
 # writer lock go (`_WriterLockedConnection.checkpoint_if_due`).
 CHECKPOINT_EVERY = 0.25  # seconds
+CHECKPOINT_WRITES = 100  # or after this many of its writes, if sooner (the WAL grows with the write rate)
 CATCH_UP_SKIPS = 3  # its second pass, under the writer lock, waits for the lock after this many skips
 
 log = logging.getLogger("statushub.store")
@@ -95,6 +96,7 @@ class _WriterLockedConnection(sqlite3.Connection):
     _holding = False
     _checkpoint_due = 0.0  # time.monotonic() after which this connection's next write checkpoints
     _catch_ups_skipped = 0  # second passes skipped in a row because the writer lock was busy
+    _writes_since_checkpoint = 0
 
     def open_writer_lock(self, path: str) -> None:
         self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -134,10 +136,13 @@ class _WriterLockedConnection(sqlite3.Connection):
         then it waits for it. Without the second pass, with writers always busy, the WAL was never
         wholly copied, never restarted, and grew by hundreds of MB (bench/FIGURES.md). The write is
         committed already: a checkpoint that fails is logged, never raised."""
+        self._writes_since_checkpoint += 1
         now = time.monotonic()
-        if now < self._checkpoint_due or self.in_transaction or self._holding:
+        if self.in_transaction or self._holding:
             return
-        self._checkpoint_due = now + CHECKPOINT_EVERY
+        if now < self._checkpoint_due and self._writes_since_checkpoint < CHECKPOINT_WRITES:
+            return
+        self._checkpoint_due, self._writes_since_checkpoint = now + CHECKPOINT_EVERY, 0
         try:
             self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             if not self.acquire_writer_lock(wait=self._catch_ups_skipped >= CATCH_UP_SKIPS):
@@ -145,7 +150,9 @@ class _WriterLockedConnection(sqlite3.Connection):
                 return
             self._catch_ups_skipped = 0
             try:
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                # FULL: waits for another process's checkpoint to end (a PASSIVE one would give up),
+                # and, no writer getting past the lock meanwhile, copies every page.
+                self.execute("PRAGMA wal_checkpoint(FULL)").fetchall()
             finally:
                 self.release_writer_lock()
         except sqlite3.Error as error:

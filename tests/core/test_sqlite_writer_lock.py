@@ -42,11 +42,7 @@ PROBE = Table("lock_probe", MetaData(), Column("writer", Integer), Column("n", I
 PROBE_INSERT = Prepared(insert(PROBE))
 
 
-def write_many(
-    url: str, writer: int, alone: bool = False, writes: int = WRITES, every: float | None = None
-) -> None:
-    if every is not None:
-        db.CHECKPOINT_EVERY = every
+def write_many(url: str, writer: int, alone: bool = False, writes: int = WRITES) -> None:
     engine = impatient_engine(url)
     for n in range(writes):
         row = {"writer": writer, "n": writer * writes + n}
@@ -186,6 +182,7 @@ def test_the_wal_is_checkpointed_by_writers_every_interval_not_inside_a_commit(
     sqlite_url, probed, monkeypatch
 ):
     monkeypatch.setattr(db, "CHECKPOINT_EVERY", 3600.0)
+    monkeypatch.setattr(db, "CHECKPOINT_WRITES", 10**9)
     with probed.connect() as conn:
         conn.connection.dbapi_connection.checkpoint_if_due()  # the table, then none for an hour
         for n in range(1200):  # > 1,000 WAL pages, where SQLite's own checkpoint would have run
@@ -206,18 +203,30 @@ def test_the_wal_stays_small_while_two_processes_write_without_a_pause(sqlite_ur
     # Each checkpoint copies the WAL while the other process goes on writing; the WAL starts over from
     # its beginning only once a checkpoint has copied all of it.
     ctx = multiprocessing.get_context("spawn")
-    writes = 2000
-    writers = [ctx.Process(target=write_many, args=(sqlite_url, w, True, writes, 0.02)) for w in (1, 2)]
+    writes = 4000
+    writers = [ctx.Process(target=write_many, args=(sqlite_url, w, True, writes)) for w in (1, 2)]
     for proc in writers:
         proc.start()
     for proc in writers:
         proc.join(120)
     assert [proc.exitcode for proc in writers] == [0, 0]
     wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
-    # Never checkpointed, 4,000 one-row commits leave a WAL of at least 16 MB (a page each).
-    assert wal.stat().st_size < 10 * 1024 * 1024
+    # Never checkpointed, these 8,000 one-row commits leave a WAL of ~68 MB; checkpointed, 1–12 MB.
+    assert wal.stat().st_size < 32 * 1024 * 1024
     with reading(probed) as conn:
         assert conn.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 2 * writes
+
+
+def test_a_connection_checkpoints_after_so_many_writes_within_the_interval(sqlite_url, probed, monkeypatch):
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 3600.0)
+    monkeypatch.setattr(db, "CHECKPOINT_WRITES", 100)
+    with probed.connect() as conn:
+        driver = conn.connection.dbapi_connection
+        driver._checkpoint_due, driver._writes_since_checkpoint = time.monotonic() + 3600, 0
+        for n in range(150):
+            with statement_alone(conn):
+                PROBE_INSERT.rows(conn, {"writer": 1, "n": n})
+    assert checkpointed_rows(sqlite_url) == 100
 
 
 @pytest.mark.parametrize("alone", [False, True], ids=["transaction", "statement-alone"])
