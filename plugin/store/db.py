@@ -129,7 +129,7 @@ class _WriterLockedConnection(sqlite3.Connection):
 
     def checkpoint_if_due(self) -> None:
         """After a write, with the writer lock let go: copies the WAL into the database file when this
-        connection has not done so for CHECKPOINT_EVERY, in two passes. The first copies what is there
+        connection has not done so for CHECKPOINT_EVERY or CHECKPOINT_WRITES writes, in two passes. The first copies what is there
         while other writers go on. The second, under the writer lock, copies the few pages they added
         meanwhile: the whole WAL is then copied and the next write starts it over from the beginning.
         It takes the lock only when it is free at once, except after CATCH_UP_SKIPS times it was not:
