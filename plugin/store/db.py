@@ -26,6 +26,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 CHECKPOINT_EVERY = 0.25  # seconds
 CHECKPOINT_WRITES = 100  # or after this many of its writes, if sooner (the WAL grows with the write rate)
 CATCH_UP_SKIPS = 3  # its second pass, under the writer lock, waits for the lock after this many skips
+CATCH_UP_WAIT_MS = 20  # how long that pass waits for another checkpoint or a reader of an older snapshot
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for SQLite's own locks
 
 log = logging.getLogger("statushub.store")
 
@@ -151,8 +153,14 @@ class _WriterLockedConnection(sqlite3.Connection):
             self._catch_ups_skipped = 0
             try:
                 # FULL: waits for another process's checkpoint to end (a PASSIVE one would give up),
-                # and, no writer getting past the lock meanwhile, copies every page.
-                self.execute("PRAGMA wal_checkpoint(FULL)").fetchall()
+                # and, no writer getting past the lock meanwhile, copies every page. It also waits
+                # for readers of an older snapshot (an export can read for seconds): never long,
+                # since every writer waits behind this lock meanwhile.
+                self.execute(f"PRAGMA busy_timeout={CATCH_UP_WAIT_MS}")
+                try:
+                    self.execute("PRAGMA wal_checkpoint(FULL)").fetchall()
+                finally:
+                    self.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             finally:
                 self.release_writer_lock()
         except sqlite3.Error as error:
@@ -185,7 +193,7 @@ def _configure_sqlite(engine: Engine, lock_path: str | None = None) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
         if lock_path and isinstance(dbapi_conn, _WriterLockedConnection):
             dbapi_conn.open_writer_lock(lock_path)

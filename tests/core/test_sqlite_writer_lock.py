@@ -304,3 +304,22 @@ def test_the_second_pass_skips_a_busy_lock_and_waits_for_it_after_three_skips(
         assert lock_is_free(sqlite_url)
     other.dispose()
     assert checkpointed_rows(sqlite_url) == 4
+
+
+def test_a_long_read_never_holds_the_writers_up_at_a_checkpoint(sqlite_url, probed, monkeypatch):
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.0)
+    with reading(probed) as reader:  # an export reading one snapshot for as long as it takes
+        assert reader.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 0
+        with probed.connect() as conn:
+            checkpoint_due(conn)
+            started = time.monotonic()
+            with statement_alone(conn):
+                PROBE_INSERT.rows(conn, {"writer": 1, "n": 1})
+            assert time.monotonic() - started < 2  # SQLite's busy timeout would have been 30 s
+        assert lock_is_free(sqlite_url)
+        other = impatient_engine(sqlite_url)
+        with transaction(other) as writer:
+            writer.execute(insert(PROBE), {"writer": 2, "n": 2})
+        other.dispose()
+    with reading(probed) as conn:
+        assert conn.execute(text("SELECT count(*) FROM lock_probe")).scalar() == 2
