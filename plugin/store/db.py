@@ -91,7 +91,8 @@ class _WriterLockedConnection(sqlite3.Connection):
     SQLite's automatic checkpoint runs inside the COMMIT that fills the WAL past 1,000 pages, so the
     writer lock stayed held while it copied pages and waited for fsync, and every other writer waited
     too (5–8 ms at a time under load, bench/FIGURES.md). These connections turn it off and checkpoint
-    after letting the lock go: a PASSIVE checkpoint needs no writer lock, and writers go on meanwhile.
+    after letting the lock go (`checkpoint_if_due`): most of the copying needs no writer lock, and
+    writers go on meanwhile.
     """
 
     _lock_fd: int | None = None
@@ -131,13 +132,14 @@ class _WriterLockedConnection(sqlite3.Connection):
 
     def checkpoint_if_due(self) -> None:
         """After a write, with the writer lock let go: copies the WAL into the database file when this
-        connection has not done so for CHECKPOINT_EVERY or CHECKPOINT_WRITES writes, in two passes. The
-        first copies what is there while other writers go on. The second, under the writer lock,
+        connection has not done so for CHECKPOINT_EVERY or CHECKPOINT_WRITES writes, in two passes.
+        The first copies what is there while other writers go on. The second, under the writer lock,
         copies the few pages they added meanwhile: the whole WAL is then copied and the next write
         starts it over from the beginning. It takes the lock only when it is free at once, except
-        after CATCH_UP_SKIPS times it was not: then it waits for it. Without the second pass, with writers always busy, the WAL was never
-        wholly copied, never restarted, and grew by hundreds of MB (bench/FIGURES.md). The write is
-        committed already: a checkpoint that fails is logged, never raised."""
+        after CATCH_UP_SKIPS times it was not: then it waits for it. Without the second pass, with
+        writers always busy, the WAL was never wholly copied, never restarted, and grew by hundreds
+        of MB (bench/FIGURES.md). The write is committed already: a checkpoint that fails is logged,
+        never raised."""
         self._writes_since_checkpoint += 1
         now = time.monotonic()
         if self.in_transaction or self._holding:
