@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from plugin.app import create_app
 from plugin.cli.demo_cli import demo_command
 from plugin.demo import load_demo
+from plugin.domain.signatures import header
 from plugin.store.schema import Customer, Message, StatusChange
 
 
@@ -53,3 +57,30 @@ def test_demo_twice_second_run_is_all_duplicates_and_the_board_is_unchanged(db_u
 def test_load_demo_creates_the_demo_workspace(engine):
     assert load_demo(engine) == "demo"
     assert tally(engine)[0] >= 250
+
+
+def test_the_readme_web_chat_example_works_against_the_hub_make_run_serves(cli, db_url):
+    """The README's web chat example, as a new user runs it after `make run` (`init --demo`): its body
+    and secret, signed as its shell lines sign them, answer what its comment shows."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme[readme.index("**Web chat.**") :]
+    example = example[: example.index("```", example.index("```sh") + 5)]
+    body = re.search(r"body='(.*?)'", example).group(1).encode()
+    secret = re.search(r"-hmac (\S+)", example).group(1)
+    shown = re.search(r"# → (.*)", example).group(1)
+
+    cli("init", "--demo")
+    client = create_app({"DATABASE_URL": db_url, "TESTING": True}).test_client()
+    answer = client.post(
+        "/webchat/events",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Statushub-Signature": header(secret, int(time.time()), body),
+        },
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    customer = answer.get_json()["customer"]
+    assert f'"id": {customer["id"]}, "name": "{customer["name"]}"' in shown
+    for track, status in re.findall(r'"(stage|reply)": "(\w+)"', shown):
+        assert customer["statuses"][track] == status
