@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +97,21 @@ def _fingerprint(db_url: str, engine) -> str:
     from tests.cli.conftest import snapshot
 
     return repr(snapshot(engine))
+
+
+def test_the_readmes_classify_examples_answer_what_their_comments_show(cli, workspace):
+    """Each `echo "..." | statushub rules classify` line of the README, and the line after it: the
+    intents, the assignment and which matcher decided (the model's confidence may move with training)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    examples = re.findall(
+        r'^echo "(.+?)" \| \.venv/bin/statushub rules classify.*\n# (\{.*\})$', readme, re.M
+    )
+    assert len(examples) >= 2
+    for text, comment in examples:
+        shown = json.loads(comment.replace('"text": ...', '"text": null'))
+        record = classified(cli, text)
+        assert (record["intents"], record["assign"], record["source"]) == (
+            shown["intents"],
+            shown["assign"],
+            shown["source"],
+        ), text
