@@ -183,7 +183,9 @@ def get_workspace(conn: Connection, slug: str | None) -> WorkspaceRow:
         )
     known = conn.execute(select(Workspace.slug).order_by(Workspace.slug).limit(20)).scalars().all()
     raise UnknownWorkspace(
-        "there are several workspaces: pass --workspace", choices=list(known), field="workspace"
+        "there are several workspaces: pass --workspace (or set STATUSHUB_WORKSPACE)",
+        choices=list(known),
+        field="workspace",
     )
 
 

@@ -22,7 +22,10 @@ def test_unknown_workspace_names_the_known_ones(fails, ada):
 def test_several_workspaces_need_workspace(cli, fails, ada):
     cli("workspace", "create", "other")
     line = fails("set", "Grace", "hot")
-    assert "--workspace" in line and "acme" in line and "other" in line
+    assert "--workspace" in line and "STATUSHUB_WORKSPACE" in line and "acme" in line and "other" in line
+    # The variable the line names picks the workspace as --workspace does.
+    changed = cli("set", "Grace", "hot", env={"STATUSHUB_WORKSPACE": "acme"})
+    assert "🔥 Hot Lead" in changed.stdout
 
 
 def test_unknown_customer(fails, ada):
