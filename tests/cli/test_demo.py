@@ -82,5 +82,6 @@ def test_the_readme_web_chat_example_works_against_the_hub_make_run_serves(cli, 
     assert answer.status_code == 200, answer.get_data(as_text=True)
     customer = answer.get_json()["customer"]
     assert f'"id": {customer["id"]}, "name": "{customer["name"]}"' in shown
-    for track, status in re.findall(r'"(stage|reply)": "(\w+)"', shown):
-        assert customer["statuses"][track] == status
+    statuses = dict(re.findall(r'"(stage|reply)": "(\w+)"', shown))
+    assert statuses.keys() == {"stage", "reply"}, shown
+    assert {track: customer["statuses"][track] for track in statuses} == statuses
