@@ -7,7 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from adapters.sms import send
-    from adapters.sms.routes import bp
+    from adapters.sms.routes import bp, lane_inbound
+    from plugin.app import lane
 
     app.register_blueprint(bp)
+    h = app.extensions["statushub"]
+    lane(app).add("POST", "/sms/twilio/inbound", lambda request: lane_inbound(h, request))
     send.init_app(app)

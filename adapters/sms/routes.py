@@ -17,7 +17,9 @@ from adapters.sms import twiml
 from adapters.sms.parse import is_help, parse_inbound, parse_status, senders_of
 from adapters.sms.send import UNSUBSCRIBED, UNSUBSCRIBED_NOTE
 from adapters.sms.signature import is_signed, signed_url
-from plugin.app import hub
+from plugin.app import Hub, hub
+from plugin.app.folding import Folder, FoldProcess
+from plugin.app.lane import Answer, LaneRequest
 from plugin.customers.recipients import record_opt_out
 from plugin.domain.clock import utcnow
 from plugin.domain.errors import StatushubError
@@ -61,14 +63,43 @@ def inbound():
         reply = account.settings.get("sms_auto_reply")
         if h.folder is not None and not reply:
             # The answer needs no statuses: stored (committed) now, folded into statuses in a moment.
-            held = hold_committed(conn, event, now)
-            h.folder.soon(ws_id)
-            log.info("sms inbound held", extra={"workspace_id": ws_id, "duplicate": not held})
+            _hold(conn, h.folder, event, now)
             return Response(twiml.EMPTY, 200, mimetype="text/xml")
         if h.folder is None:
             return _received(conn, event, account.catalog_version, reply, now)
     with h.engine.connect() as conn:  # an auto-reply beside a folder: the lookup's connection autocommits
         return _received(conn, event, account.catalog_version, reply, now)
+
+
+def _hold(conn, folder: Folder | FoldProcess, event, now) -> None:
+    """Stores `event` (committed) for `folder` to fold into statuses in a moment."""
+    held = hold_committed(conn, event, now)
+    folder.soon(event.workspace_id)
+    log.info("sms inbound held", extra={"workspace_id": event.workspace_id, "duplicate": not held})
+
+
+_HELD = Answer("200 OK", "text/xml; charset=utf-8", twiml.EMPTY.encode())
+
+
+def lane_inbound(h: Hub, request: LaneRequest) -> Answer | None:
+    """`inbound`'s usual case, answered by the webhook lane without Flask: a signed message for a
+    workspace with no auto-reply, held. Anything else is None, and `inbound` answers it (a refusal,
+    with its log line; a bad field; an auto-reply)."""
+    folder = h.folder
+    if folder is None:
+        return None
+    form = request.form
+    url = signed_url(request, h.settings)
+    now = utcnow()
+    with h.single_statements() as conn:
+        senders = senders_of(form.get("To"), form.get("MessagingServiceSid"))
+        account = sms_account_before_unit_of_work(conn, senders, (form.get("AccountSid") or "").strip())
+        if account is None or account.settings.get("sms_auto_reply"):
+            return None
+        if not is_signed(account.secret, url, form, request.headers):
+            return None
+        _hold(conn, folder, parse_inbound(form, account.workspace_id, now, account.region), now)
+    return _HELD
 
 
 def _received(conn, event, catalog_version: int | None, reply: str | None, now) -> Response:

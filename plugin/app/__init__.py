@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from plugin.app.folding import Folder, FoldProcess, lock_path
 from plugin.app.forms import MAX_FORM_PARTS, BoundedRequest
+from plugin.app.lane import WebhookLane
 from plugin.app.logs import configure as configure_logging
 from plugin.app.settings import Settings
 from plugin.automation.outbound import Senders
@@ -62,6 +63,11 @@ def hub() -> Hub:
     return current_app.extensions["statushub"]
 
 
+def lane(app: Flask) -> WebhookLane:
+    """The app's webhook lane, where an adapter registers the usual answer of a message webhook."""
+    return app.extensions["statushub_lane"]
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """The hub. `test_config` may set any setting by name (DATABASE_URL, SLACK_SIGNING_SECRET,
     PUBLIC_URL, SLACK_API_URL, ...) over what the environment says; TESTING is Flask's."""
@@ -83,6 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     elif delay:
         folder = Folder(engine, delay / 1000)
     app.extensions["statushub"] = Hub(settings, engine, read_engine=read_engine, folder=folder)
+    # Behind ProxyFix, when there is one: the lane's handlers see the scheme and host it fixes.
+    app.wsgi_app = app.extensions["statushub_lane"] = WebhookLane(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign]
     hops = int(settings.behind_proxy)
     if hops:
         # Trust only the N nearest hops of X-Forwarded-*, never the client's leftmost value (SPEC §12).

@@ -103,23 +103,28 @@ def init_metrics(app: Flask) -> None:
     # a key on every call, on every webhook. The keys come from fixed sets, so this stays small.
     series: dict[tuple[str, str, int], tuple] = {}
 
-    @app.after_request
-    def count(response):
-        rule = request.url_rule
-        method = request.method
-        key = (
-            rule.rule if rule is not None else "unmatched",
-            method if method in METHODS else "other",
-            response.status_code,
-        )
+    def record(route: str, method: str, status: int, seconds: float | None) -> None:
+        key = (route, method if method in METHODS else "other", status)
         found = series.get(key)
         if found is None:
             found = series[key] = (requests.labels(key[0], key[1], str(key[2])), latency.labels(key[0]))
         found[0].inc()
+        if seconds is not None:
+            found[1].observe(seconds)
+
+    @app.after_request
+    def count(response):
+        rule = request.url_rule
         started = g.get("metrics_started")
-        if started is not None:
-            found[1].observe(time.perf_counter() - started)
+        record(
+            rule.rule if rule is not None else "unmatched",
+            request.method,
+            response.status_code,
+            None if started is None else time.perf_counter() - started,
+        )
         return response
+
+    app.extensions["statushub_lane"].count = record  # what the webhook lane answers counts too
 
     token = app.extensions["statushub"].settings.metrics_token
 
