@@ -14,7 +14,8 @@ from flask import Blueprint, Response, request
 
 from adapters.webchat.parse import parse_event, workspace_slug
 from adapters.webchat.schema import storable_object
-from plugin.app import hub
+from plugin.app import Hub, hub
+from plugin.app.lane import Answer, LaneRequest
 from plugin.customers.naming import event_answer
 from plugin.domain import signatures
 from plugin.domain.clock import utcnow
@@ -41,15 +42,50 @@ def _refuse(reason: str) -> BadSignature:
     )
 
 
+class _Refused(Exception):
+    """A request `_answer` refuses; the route logs it and answers 401 (the lane leaves it to the route)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
 @bp.post("/webchat/events")
 def events():
-    h = hub()
     raw = request.get_data(cache=False)  # over 1 MiB: Flask raises 413 here, before anything is read
-    parsed = signatures.parse_header(request.headers.get("X-Statushub-Signature"))
+    try:
+        body, workspace_id, repeated = _answer(hub(), raw, request.headers.get("X-Statushub-Signature"))
+    except _Refused as refused:
+        raise _refuse(refused.reason) from None
+    _log(workspace_id, repeated)
+    return Response(body, 200, mimetype="application/json")
+
+
+def lane_events(h: Hub, request: LaneRequest) -> Answer | None:
+    """`events`, answered by the webhook lane without Flask. A refusal, a bad body or an error is None:
+    `events` answers it from the same body, with its log line."""
+    try:
+        body, workspace_id, repeated = _answer(
+            h, request.get_data(cache=True), request.headers.get("X-Statushub-Signature")
+        )
+    except _Refused:
+        return None
+    _log(workspace_id, repeated)
+    return Answer("200 OK", "application/json", body.encode())
+
+
+def _log(workspace_id: int, repeated: bool) -> None:
+    log.info("web chat event", extra={"workspace_id": workspace_id, "repeated": repeated})
+
+
+def _answer(h: Hub, raw: bytes, signature: str | None) -> tuple[str, int, bool]:
+    """The event in `raw` verified and received once: (the answer, its workspace, whether it was a
+    repeat). Raises _Refused for a request not signed for its workspace, StatushubError for a bad
+    body."""
+    parsed = signatures.parse_header(signature)
     if parsed is None:
-        raise _refuse("missing or malformed signature header")
+        raise _Refused("missing or malformed signature header")
     if not signatures.is_fresh(parsed, time.time()):
-        raise _refuse("stale or future timestamp")
+        raise _Refused("stale or future timestamp")
     document = _document(raw)
     slug = workspace_slug(document)
     now = utcnow()
@@ -57,9 +93,9 @@ def events():
         # The workspace is found and the request verified before its unit of work begins, as for SMS.
         account = webchat_account(conn, slug)
         if account is None or not account.secret:
-            raise _refuse("unknown workspace or no web chat secret")
+            raise _Refused("unknown workspace or no web chat secret")
         if not signatures.matches(account.secret, parsed, raw):
-            raise _refuse("bad signature")
+            raise _Refused("bad signature")
         event = parse_event(document, account.workspace_id)
 
         def answer(recorded: list[Recorded]) -> str:
@@ -88,8 +124,7 @@ def events():
 
             # Just read as unseen: the first attempt does not read it again under the writer lock.
             body, repeated = delivered_once(conn, lambda: receive(True), lambda: receive(False))
-    log.info("web chat event", extra={"workspace_id": account.workspace_id, "repeated": repeated})
-    return Response(body, 200, mimetype="application/json")
+    return body, account.workspace_id, repeated
 
 
 def _document(raw: bytes) -> dict:
