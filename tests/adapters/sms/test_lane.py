@@ -5,14 +5,14 @@ things are stored and logged (SPEC §5, §8, §12)."""
 from __future__ import annotations
 
 import io
-import sqlite3
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import update
 
-from plugin.app import create_app, lane
+from plugin.app import create_app
 from plugin.store.db import transaction
 from plugin.store.schema import Customer, HeldMessage, Message, Workspace
+from tests.adapters.fixtures import answer_of, inserts_failing, laned_and_plain, route_stand_in
 from tests.adapters.sms.conftest import inbound_form, post_inbound, rows, signed
 
 pytestmark = pytest.mark.pgbouncer  # a webhook (SPEC §8)
@@ -24,19 +24,13 @@ QUIET = 10_000  # ms: nothing is folded while a test looks
 @pytest.fixture
 def both(held_app, workspace):
     """The hub with its lane, and the same hub whose lane takes nothing (Flask answers every request)."""
-    laned, plain = held_app(QUIET), held_app(QUIET)
-    lane(plain).handlers.clear()
-    return laned.test_client(), plain.test_client()
-
-
-def _answer(response) -> tuple:
-    return response.status_code, sorted(response.headers.items()), response.data
+    return laned_and_plain(held_app(QUIET), held_app(QUIET))
 
 
 def test_a_held_message_is_answered_as_flask_answers_it_and_held(both, engine, caplog):
     laned, plain = both
     caplog.set_level("INFO", "statushub")
-    assert _answer(post_inbound(laned, inbound_form("SMlane1", "hello"))) == _answer(
+    assert answer_of(post_inbound(laned, inbound_form("SMlane1", "hello"))) == answer_of(
         post_inbound(plain, inbound_form("SMlane2", "hello"))
     )
     assert post_inbound(laned, inbound_form("SMlane3", "hello")).data.startswith(b"<?xml")
@@ -49,7 +43,7 @@ def test_a_redelivery_through_the_lane_is_answered_200_and_held_once(both, engin
     laned, _ = both
     first = post_inbound(laned, inbound_form("SMagain", "hello"))
     again = post_inbound(laned, inbound_form("SMagain", "hello"))
-    assert _answer(first) == _answer(again)
+    assert answer_of(first) == answer_of(again)
     assert rows(engine, HeldMessage) == 1
 
 
@@ -100,7 +94,7 @@ def test_a_bad_request_gets_the_routes_answer_and_log_line_and_holds_nothing(bot
     caplog.clear()
     through_flask = plain.post(PATH, **REFUSED[case]())
     assert through_lane.status_code in (400, 401, 413)
-    assert _answer(through_lane) == _answer(through_flask)
+    assert answer_of(through_lane) == answer_of(through_flask)
     assert through_lane.json["error"]["code"]
     assert logged == [r.getMessage() for r in caplog.records]  # one refusal line, not two
     assert (rows(engine, HeldMessage), rows(engine, Message), rows(engine, Customer)) == (0, 0, 0)
@@ -120,7 +114,7 @@ def test_a_body_of_no_stated_length_is_answered_by_the_route(both, engine):
                 headers=signed(PATH, form),
             )
         )
-    assert _answer(answers[0]) == _answer(answers[1])
+    assert answer_of(answers[0]) == answer_of(answers[1])
     assert rows(engine, Message) == 0
 
 
@@ -133,42 +127,12 @@ def test_a_workspace_with_an_auto_reply_is_answered_by_the_route(both, engine):
     assert (rows(engine, Message), rows(engine, HeldMessage)) == (1, 0)
 
 
-def _deny_held_inserts(dbapi_conn, _record):
-    def authorize(action, table, *_):
-        refused = action == sqlite3.SQLITE_INSERT and table == "held_messages"
-        return sqlite3.SQLITE_DENY if refused else sqlite3.SQLITE_OK
-
-    dbapi_conn.set_authorizer(authorize)
-
-
-_FAILING_TRIGGER = """
-CREATE FUNCTION fail_hold() RETURNS trigger LANGUAGE plpgsql AS
-$$ BEGIN RAISE EXCEPTION 'disk I/O error' USING ERRCODE = '58030'; END $$;
-CREATE TRIGGER fail_hold BEFORE INSERT ON held_messages FOR EACH ROW EXECUTE FUNCTION fail_hold();
-"""
-
-
-def test_a_database_failure_in_the_lane_answers_503_and_holds_nothing(held_app, db_url, engine, workspace):
+def test_a_database_failure_in_the_lane_answers_503_and_holds_nothing(held_app, engine, workspace):
     app = held_app(QUIET)
-    app_engine = app.extensions["statushub"].engine
-    sqlite = db_url.startswith("sqlite")
-    if sqlite:
-        event.listen(app_engine, "connect", _deny_held_inserts)
-        app_engine.dispose()
-    else:
-        with transaction(engine) as conn:
-            conn.execute(text(_FAILING_TRIGGER))
-
-    answer = post_inbound(app.test_client(), inbound_form("SMdown", "hello"))
-    assert (answer.status_code, answer.json["error"]["code"]) == (503, "database_unavailable")
-    assert rows(engine, HeldMessage) == 0
-
-    if sqlite:
-        event.remove(app_engine, "connect", _deny_held_inserts)
-        app_engine.dispose()
-    else:
-        with transaction(engine) as conn:
-            conn.execute(text("DROP TRIGGER fail_hold ON held_messages"))
+    with inserts_failing(app.extensions["statushub"].engine, engine, "held_messages"):
+        answer = post_inbound(app.test_client(), inbound_form("SMdown", "hello"))
+        assert (answer.status_code, answer.json["error"]["code"]) == (503, "database_unavailable")
+        assert rows(engine, HeldMessage) == 0
     assert post_inbound(app.test_client(), inbound_form("SMdown", "hello")).status_code == 200
     assert rows(engine, HeldMessage) == 1
 
@@ -211,13 +175,7 @@ def test_the_lane_answers_a_held_message_without_the_route_and_passes_it_the_res
     held_app, engine, workspace
 ):
     app = held_app(QUIET)
-    reached = []
-
-    def route():
-        reached.append(True)
-        return "the route", 418
-
-    app.view_functions["sms.inbound"] = route
+    reached = route_stand_in(app, "sms.inbound")
     client = app.test_client()
     assert post_inbound(client, inbound_form("SMfast", "hello")).status_code == 200
     assert not reached and rows(engine, HeldMessage) == 1

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from plugin.app import create_app, lane
+from plugin.app import create_app
 from plugin.store.schema import Customer, Delivery, Message
+from tests.adapters.fixtures import answer_of, laned_and_plain, route_stand_in
 from tests.adapters.webchat.conftest import event_body, post_event, post_raw
 from tests.adapters.webchat.test_events import rows
 
@@ -22,14 +23,8 @@ PATH = "/webchat/events"
 @pytest.fixture
 def both(db_url, workspace):
     """The hub with its lane, and the same hub whose lane takes nothing (Flask answers every request)."""
-    laned = create_app({"TESTING": True, "DATABASE_URL": db_url})
-    plain = create_app({"TESTING": True, "DATABASE_URL": db_url})
-    lane(plain).handlers.clear()
-    return laned.test_client(), plain.test_client()
-
-
-def _answer(response) -> tuple:
-    return response.status_code, sorted(response.headers.items()), response.data
+    config = {"TESTING": True, "DATABASE_URL": db_url}
+    return laned_and_plain(create_app(config), create_app(config))
 
 
 def test_an_event_and_its_repeat_are_answered_as_flask_answers_them(both, engine, caplog):
@@ -38,7 +33,7 @@ def test_an_event_and_its_repeat_are_answered_as_flask_answers_them(both, engine
     first = post_event(laned, event_body("e-lane", "how much is the blue hoodie?"))
     assert first.status_code == 200 and first.json["duplicate"] is False
     # A repeat: the same body from the lane and from the route.
-    assert _answer(post_event(laned, event_body("e-lane", "how much is the blue hoodie?"))) == _answer(
+    assert answer_of(post_event(laned, event_body("e-lane", "how much is the blue hoodie?"))) == answer_of(
         post_event(plain, event_body("e-lane", "how much is the blue hoodie?"))
     )
     # A new event to each: the same answer but for the message's own ids and times.
@@ -89,20 +84,14 @@ def test_a_bad_request_gets_the_routes_answer_and_log_line_and_stores_nothing(bo
     caplog.clear()
     through_flask = REFUSED[case](plain)
     assert through_lane.status_code in (400, 401, 413)
-    assert _answer(through_lane) == _answer(through_flask)
+    assert answer_of(through_lane) == answer_of(through_flask)
     assert logged == [r.getMessage() for r in caplog.records]  # one refusal line, not two
     assert (rows(engine, Message), rows(engine, Customer), rows(engine, Delivery)) == (0, 0, 0)
 
 
 def test_the_lane_answers_an_event_without_the_route_and_passes_it_the_rest(db_url, engine, workspace):
     app = create_app({"TESTING": True, "DATABASE_URL": db_url})
-    reached = []
-
-    def route():
-        reached.append(True)
-        return "the route", 418
-
-    app.view_functions["webchat.events"] = route
+    reached = route_stand_in(app, "webchat.events")
     client = app.test_client()
     assert post_event(client, event_body("e-fast", "hello")).status_code == 200
     assert not reached and rows(engine, Message) == 1
