@@ -118,6 +118,17 @@ def test_a_body_of_no_stated_length_is_answered_by_the_route(both, engine):
     assert rows(engine, Message) == 0
 
 
+def test_a_body_shorter_than_its_stated_length_answers_400_as_the_route_does(both, engine):
+    form = inbound_form("SMshort", "hello")
+    short = {"CONTENT_LENGTH": "4000"}  # the sender went away mid-body
+    answers = [
+        client.post(PATH, data=form, headers=signed(PATH, form), environ_overrides=short) for client in both
+    ]
+    assert answers[0].status_code == 400
+    assert answer_of(answers[0]) == answer_of(answers[1])
+    assert rows(engine, HeldMessage) == 0
+
+
 def test_a_workspace_with_an_auto_reply_is_answered_by_the_route(both, engine):
     laned, _ = both
     with transaction(engine) as conn:

@@ -108,3 +108,15 @@ def test_events_the_lane_answers_are_counted_in_metrics(both):
     assert f'statushub_http_requests_total{{method="POST",route="{PATH}",status="200"}} 2.0' in metrics
     assert f'statushub_http_requests_total{{method="POST",route="{PATH}",status="401"}} 1.0' in metrics
     assert f'statushub_http_request_seconds_count{{route="{PATH}"}} 3.0' in metrics
+
+
+def test_a_body_shorter_than_its_stated_length_answers_400_as_the_route_does(both, engine):
+    raw = json.dumps(event_body("e-short", "hello")).encode()
+    short = {"CONTENT_LENGTH": str(len(raw) + 100)}  # the sender went away mid-body
+    answers = [
+        client.post(PATH, data=raw, content_type="application/json", environ_overrides=short)
+        for client in both
+    ]
+    assert answers[0].status_code == 400
+    assert answer_of(answers[0]) == answer_of(answers[1])
+    assert rows(engine, Message) == 0
