@@ -12,5 +12,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     h = app.extensions["statushub"]
-    lane(app).add("POST", "/sms/twilio/inbound", lambda request: lane_inbound(h, request))
+    if h.folder is not None:  # the lane answers held messages; folded in the request, Flask does
+        lane(app).add("POST", "/sms/twilio/inbound", lambda request: lane_inbound(h, request))
     send.init_app(app)
