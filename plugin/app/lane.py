@@ -8,7 +8,8 @@ The handler sees a plain werkzeug request and answers only the request it is sur
 one. For anything else it answers None: a refusal, a bad field, an error, a case it does not take.
 Flask then serves the request in full, from the same body, through the same route, so every refusal
 and error keeps its one answer and log line. A handler that raises is passed to Flask the same way,
-so it must be safe to run twice, as the routes are (a held message is inserted once).
+so it must be safe to run twice, as the routes are (a held message is inserted once, a web chat
+event received once: a second run finds it and answers as for a repeat).
 
 Requests answered here are counted in `/metrics` like any other.
 """
