@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     h = app.extensions["statushub"]
-    if h.folder is not None:  # the lane answers held messages; folded in the request, Flask does
-        lane(app).add("POST", "/sms/twilio/inbound", lambda request: lane_inbound(h, request))
+    folder = h.folder
+    if folder is not None:  # the lane answers held messages; folded in the request, Flask does
+        lane(app).add("POST", "/sms/twilio/inbound", lambda request: lane_inbound(h, folder, request))
     send.init_app(app)

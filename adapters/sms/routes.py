@@ -81,13 +81,10 @@ def _hold(conn, folder: Folder | FoldProcess, event, now) -> None:
 _HELD = Answer("200 OK", "text/xml; charset=utf-8", twiml.EMPTY.encode())
 
 
-def lane_inbound(h: Hub, request: LaneRequest) -> Answer | None:
-    """`inbound`'s usual case, answered by the webhook lane without Flask: a signed message for a
-    workspace with no auto-reply, held. Anything else is None, and `inbound` answers it (a refusal,
-    with its log line; a bad field; an auto-reply)."""
-    folder = h.folder
-    if folder is None:
-        return None
+def lane_inbound(h: Hub, folder: Folder | FoldProcess, request: LaneRequest) -> Answer | None:
+    """`inbound`'s usual case, answered by the webhook lane without Flask where messages are held (by
+    `folder`): a signed message for a workspace with no auto-reply, held. Anything else is None, and
+    `inbound` answers it (a refusal, with its log line; a bad field; an auto-reply)."""
     form = request.form
     url = signed_url(request, h.settings)
     now = utcnow()
